@@ -1,0 +1,126 @@
+import { cac } from 'cac';
+import { DEFAULT_CONFIG_FILE } from '../config/config-loader.js';
+import { ConfigError } from '../errors.js';
+import { runCommand } from '../commands/run-command.js';
+import { compileCommand } from '../commands/compile-command.js';
+import { statusCommand } from '../commands/status-command.js';
+import { initCommand } from '../commands/init-command.js';
+import { createOutput, type Output } from './output.js';
+import { EXIT, reportError } from './handle-error.js';
+import { VERSION } from '../version.js';
+
+interface GlobalFlags {
+  config?: string;
+  json?: boolean;
+  select?: string;
+  fullRefresh?: boolean;
+  force?: boolean;
+  due?: boolean;
+}
+
+/** Parses argv, runs one command, and resolves to the process exit code. The library never imports this file. */
+export async function main(argv: string[]): Promise<number> {
+  const cli = cac('audsync');
+  let exitCode: number = EXIT.ok;
+  let action: ((out: Output) => Promise<number>) | undefined;
+  let wantsJson = argv.includes('--json');
+
+  cli.option('--config <path>', 'config file', { default: DEFAULT_CONFIG_FILE });
+  cli.option('--json', 'one JSON object per line (the default when stdout is not a TTY)');
+
+  cli.command('init [dir]', 'scaffold a project').action((dir: string | undefined) => {
+    action = async (out) => {
+      const files = initCommand(dir ?? '.');
+      out.line({ event: 'initialized', dir: dir ?? '.', files }, `created ${files.join(', ')} in ${dir ?? '.'}\nnext: cd ${dir ?? '.'} && audsync run`);
+      return EXIT.ok;
+    };
+  });
+
+  cli
+    .command('compile', 'write compiled SQL to target/compiled/')
+    .option('--select <syncs>', 'comma-separated sync or model names')
+    .action((flags: GlobalFlags) => {
+      action = async (out) => {
+        await compileCommand({ config: flags.config!, select: flags.select }, out.event);
+        return EXIT.ok;
+      };
+    });
+
+  cli
+    .command('plan', 'materialize and diff in the warehouse; print counts; send nothing')
+    .option('--select <syncs>', 'comma-separated sync or model names')
+    .option('--full-refresh', 'plan as a full refresh would')
+    .action((flags: GlobalFlags) => {
+      action = async (out) => {
+        const results = await runCommand({ config: flags.config!, select: flags.select, fullRefresh: flags.fullRefresh, planOnly: true }, out.event);
+        return results.some((r) => r.status === 'aborted' || r.status === 'failed') ? EXIT.syncFailed : EXIT.ok;
+      };
+    });
+
+  cli
+    .command('run', 'sync the selected audiences')
+    .option('--select <syncs>', 'comma-separated sync or model names')
+    .option('--full-refresh', 're-send every member, still removing who left, and rebuild the snapshot')
+    .option('--force', 'override guardrails')
+    .option('--due', 'run only syncs whose schedule is due')
+    .action((flags: GlobalFlags) => {
+      action = async (out) => {
+        const controller = new AbortController();
+        const onSignal = (): void => {
+          if (controller.signal.aborted) process.exit(130);
+          process.stderr.write('stopping after the batches in flight (press Ctrl-C again to quit now)\n');
+          controller.abort();
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        const results = await runCommand(
+          { config: flags.config!, select: flags.select, fullRefresh: flags.fullRefresh, force: flags.force, due: flags.due, signal: controller.signal },
+          out.event,
+        );
+        out.line(
+          { event: 'run_finished', syncs: results.map((r) => ({ sync: r.sync, status: r.status })), exit_code: 0 },
+          results.length === 0 ? 'nothing to run' : '',
+        );
+        return results.some((r) => r.status === 'failed' || r.status === 'aborted') ? EXIT.syncFailed : EXIT.ok;
+      };
+    });
+
+  cli.command('status', 'last runs per sync, from sync_health').action((flags: GlobalFlags) => {
+    action = async (out) => {
+      const rows = await statusCommand({ config: flags.config! });
+      for (const r of rows) {
+        out.line(
+          { event: 'sync_status', ...r },
+          `${String(r.sync_name).padEnd(28)} ${String(r.last_status).padEnd(9)} last run ${r.last_run_at ?? '-'}  last success ${r.last_success_at ?? '-'}  members ${r.members ?? '-'}  pending retries ${r.pending_retries ?? '-'}`,
+        );
+      }
+      return EXIT.ok;
+    };
+  });
+
+  cli.help();
+  cli.version(VERSION);
+
+  try {
+    const parsed = cli.parse(['node', 'audsync', ...argv], { run: false });
+    wantsJson = Boolean(parsed.options.json) || !process.stdout.isTTY;
+    if (parsed.options.help || parsed.options.version) return EXIT.ok;
+    if (!cli.matchedCommand) {
+      const name = parsed.args[0];
+      throw new ConfigError(name ? `unknown command "${name}"` : 'no command given', { hint: 'Commands: init, compile, plan, run, status. See audsync --help.' });
+    }
+    await cli.runMatchedCommand();
+    const out = createOutput(wantsJson);
+    try {
+      exitCode = await action!(out);
+    } finally {
+      out.close();
+    }
+  } catch (e) {
+    const err = e as Error;
+    // cac reports unknown options and missing values as plain Errors: those are usage mistakes.
+    if (err?.name === 'CACError') return reportError(new ConfigError(err.message, { hint: 'See audsync --help.' }), wantsJson);
+    return reportError(e, wantsJson);
+  }
+  return exitCode;
+}

@@ -1,0 +1,50 @@
+import type { NormalizedDestination, NormalizedSync } from '../config/normalized-config.js';
+import { isEnvRef, resolveSecret } from '../config/env-ref.js';
+import type { DestinationClient } from '../destination/destination-api.js';
+import type { Redactor } from './redactor.js';
+
+/**
+ * The destination's options with every env() resolved. Resolved values and
+ * literal secrets are registered with the redactor, so they never reach a log.
+ */
+export function resolveDestinationOptions(dest: NormalizedDestination, redactor: Redactor): Record<string, unknown> {
+  const resolve = (v: unknown, at: string, secret: boolean): unknown => {
+    if (isEnvRef(v)) {
+      const value = resolveSecret(v, at);
+      redactor.add(value);
+      return value;
+    }
+    if (typeof v === 'string' && secret) redactor.add(v);
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, inner] of Object.entries(v)) out[k] = resolve(inner, `${at}.${k}`, secret);
+      return out;
+    }
+    return v;
+  };
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(dest.options)) {
+    const spec = dest.definition.options[k];
+    out[k] = resolve(v, `destinations.${dest.name}.${k}`, spec?.type === 'secret' || spec?.type === 'object');
+  }
+  return out;
+}
+
+export async function connectDestination(
+  dest: NormalizedDestination,
+  sync: NormalizedSync,
+  runId: string,
+  projectDir: string,
+  redactor: Redactor,
+): Promise<DestinationClient> {
+  return dest.definition.connect({
+    name: dest.name,
+    options: resolveDestinationOptions(dest, redactor),
+    sync: { name: sync.name, key: sync.key, fields: sync.fields.map((f) => f.name), mode: sync.mode },
+    target: sync.target,
+    runId,
+    baseUrl: dest.baseUrl,
+    timeoutMs: dest.timeoutMs,
+    projectDir,
+  });
+}

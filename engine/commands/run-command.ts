@@ -1,0 +1,201 @@
+import { AudsyncError } from '../errors.js';
+import type { NormalizedSync } from '../config/normalized-config.js';
+import type { WarehouseConnection } from '../warehouse/connection.js';
+import { openWarehouse } from '../warehouse/open-warehouse.js';
+import { planSync, prepareSync, type PreparedSync, type SyncPlan } from '../plan/sync-planner.js';
+import { streamPlanSql } from '../plan/plan-sql.js';
+import { runBatches, type RowOutcome } from '../run/batch-runner.js';
+import {
+  abortRemainingSql,
+  abortStaleRunsSql,
+  audienceEventsSql,
+  commitBatchSql,
+  emptyCounts,
+  ensureStateTablesSql,
+  finishRunSql,
+  insertRunSql,
+  lastStartedSql,
+  type RunCounts,
+} from '../state/state-sql.js';
+import { toNumber } from '../warehouse/connection.js';
+import { connectDestination, resolveDestinationOptions } from './destination-connect.js';
+import { Redactor } from './redactor.js';
+import type { Reporter, SyncStatus } from './run-events.js';
+import { newRunId } from './run-id.js';
+import { modelFileOf, openWorkspace, selectSyncs, type Workspace } from './workspace.js';
+
+export interface RunOptions {
+  config: string;
+  select?: string;
+  fullRefresh?: boolean;
+  force?: boolean;
+  due?: boolean;
+  /** Only plan: materialize and diff, send nothing, write no run rows. */
+  planOnly?: boolean;
+  signal?: AbortSignal;
+  now?: Date;
+}
+
+export interface SyncOutcome {
+  readonly sync: string;
+  readonly status: SyncStatus;
+  readonly plan?: SyncPlan;
+}
+
+/**
+ * `audsync run` and `audsync plan`. Everything that can be checked before sending
+ * (config, templates, model SQL, columns, secrets) is checked for every selected
+ * sync first, so a mistake stops the run before any sync starts.
+ */
+export async function runCommand(opts: RunOptions, report: Reporter): Promise<SyncOutcome[]> {
+  const ws = await openWorkspace(opts.config);
+  let syncs = selectSyncs(ws.config, opts.select);
+  const redactor = new Redactor();
+  const conn = await openWarehouse(ws.config);
+  try {
+    for (const sql of ensureStateTablesSql(conn.dialect, ws.config.stateSchema)) await conn.execute(sql);
+    if (opts.due) syncs = await dueSyncs(conn, ws, syncs, opts.now ?? new Date(), report);
+    const prepared: PreparedSync[] = [];
+    for (const sync of syncs) {
+      prepared.push(await prepareSync(conn, ws.compiler, ws.config, sync, modelFileOf(ws, sync.model)));
+      if (!opts.planOnly) resolveDestinationOptions(ws.config.destinations[sync.destination]!, redactor);
+    }
+    const runId = newRunId(opts.now);
+    const outcomes: SyncOutcome[] = [];
+    for (const p of prepared) {
+      if (opts.signal?.aborted) break;
+      outcomes.push(opts.planOnly ? await planOnly(conn, p, opts, report) : await runSync(conn, ws, p, runId, opts, redactor, report));
+    }
+    return outcomes;
+  } finally {
+    await conn.close();
+  }
+}
+
+async function planOnly(conn: WarehouseConnection, p: PreparedSync, opts: RunOptions, report: Reporter): Promise<SyncOutcome> {
+  const plan = await planSync(conn, p, { fullRefresh: !!opts.fullRefresh, force: !!opts.force });
+  report({ event: 'planned', sync: p.sync.name, members: plan.members, invalid: plan.invalid, snapshot: plan.snapshot, add: plan.add, change: plan.change, remove: plan.remove, guardrail: plan.guardrail });
+  return { sync: p.sync.name, status: plan.guardrail ? 'aborted' : 'success', plan };
+}
+
+async function runSync(
+  conn: WarehouseConnection,
+  ws: Workspace,
+  p: PreparedSync,
+  runId: string,
+  opts: RunOptions,
+  redactor: Redactor,
+  report: Reporter,
+): Promise<SyncOutcome> {
+  const { sync, tables } = p;
+  const d = conn.dialect;
+  const schema = ws.config.stateSchema;
+  const dest = ws.config.destinations[sync.destination]!;
+  const started = Date.now();
+  const release = await conn.acquireRunLock(sync.name);
+  const counts: RunCounts = emptyCounts();
+  let status: SyncStatus = 'failed';
+  let error: string | null = null;
+  let hint: string | null = null;
+  let plan: SyncPlan | undefined;
+  try {
+    const nowIso = new Date().toISOString();
+    await conn.execute(abortStaleRunsSql(d, schema, sync.name, nowIso));
+    await conn.execute(insertRunSql(d, schema, { runId, sync: sync.name, model: sync.model, destination: sync.destination, mode: sync.mode, startedAt: nowIso, fullRefresh: !!opts.fullRefresh }));
+    report({ event: 'sync_started', sync: sync.name, run_id: runId, destination: sync.destination, mode: sync.mode, full_refresh: !!opts.fullRefresh });
+    try {
+      plan = await planSync(conn, p, { fullRefresh: !!opts.fullRefresh, force: !!opts.force });
+      Object.assign(counts, { members: plan.members, invalid: plan.invalid, planned_add: plan.add, planned_change: plan.change, planned_remove: plan.remove });
+      report({ event: 'planned', sync: sync.name, members: plan.members, invalid: plan.invalid, snapshot: plan.snapshot, add: plan.add, change: plan.change, remove: plan.remove, guardrail: plan.guardrail });
+      if (plan.guardrail) {
+        status = 'aborted';
+        error = `guardrail: ${plan.guardrail}; nothing was sent`;
+        hint = 'If this change is intended, rerun with --force, or raise the guardrail in the sync config.';
+        return { sync: sync.name, status, plan };
+      }
+      for (const sql of audienceEventsSql(d, schema, tables, sync.model, runId, new Date().toISOString())) await conn.execute(sql);
+      const planned = plan.add + plan.change + plan.remove;
+      if (planned === 0) {
+        status = 'success';
+        return { sync: sync.name, status, plan };
+      }
+      const client = await connectDestination(dest, sync, runId, ws.config.projectDir, redactor);
+      let result;
+      try {
+        result = await runBatches(conn.stream(streamPlanSql(tables)), {
+          runId,
+          client,
+          batchSize: dest.batchSize,
+          concurrency: dest.concurrency,
+          rateLimit: dest.rateLimit,
+          maxAttempts: dest.maxAttempts,
+          retryBaseDelayMs: dest.retryBaseDelayMs,
+          planned,
+          redact: redactor.redact,
+          signal: opts.signal,
+          commit: (outcomes) => commitOutcomes(conn, schema, p, runId, outcomes),
+          onProgress: (progress) => report({ event: 'progress', sync: sync.name, progress }),
+          onRetry: (r) => report({ event: 'retry', sync: sync.name, batch_id: r.batchId, attempt: r.attempt, delay_ms: r.delayMs, reason: r.reason }),
+        });
+      } finally {
+        await client.close?.();
+      }
+      const pr = result.progress;
+      Object.assign(counts, { succeeded_add: pr.succeeded.add, succeeded_change: pr.succeeded.change, succeeded_remove: pr.succeeded.remove, rejected: pr.rejected, failed: pr.failed });
+      if (result.fatal || result.interrupted) {
+        const reason = result.fatal ? redactor.redact(result.fatal.message) : 'interrupted before this row was sent';
+        await conn.execute(abortRemainingSql(d, schema, tables, runId, sync.name, new Date().toISOString(), reason.slice(0, 1000)));
+        status = result.fatal ? 'failed' : 'aborted';
+        error = result.fatal ? reason : 'interrupted (signal); rows not sent are planned again next run';
+        hint = result.fatal instanceof AudsyncError ? (result.fatal.hint ?? null) : null;
+      } else {
+        status = pr.rejected + pr.failed > 0 ? 'warning' : 'success';
+        if (status === 'warning') error = `${pr.rejected} rejected, ${pr.failed} failed; they are retried next run`;
+      }
+      return { sync: sync.name, status, plan };
+    } catch (e) {
+      status = 'failed';
+      error = redactor.redact((e as Error).message ?? String(e));
+      // Anything that is not an AudsyncError is a bug: recorded on the run, then shown with its stack.
+      if (!(e instanceof AudsyncError)) throw e;
+      hint = e.hint ?? null;
+      return { sync: sync.name, status, plan };
+    }
+  } finally {
+    await conn.execute(finishRunSql(d, schema, runId, sync.name, status, new Date().toISOString(), counts, error)).catch(() => undefined);
+    await release();
+    report({ event: 'sync_finished', sync: sync.name, run_id: runId, status, counts, error, hint, duration_ms: Date.now() - started });
+  }
+}
+
+/** Writes one batch's outcomes and advances the snapshot, in one transaction. */
+async function commitOutcomes(conn: WarehouseConnection, schema: string, p: PreparedSync, runId: string, outcomes: readonly RowOutcome[]): Promise<void> {
+  const keepRemoved = p.sync.mode === 'remove';
+  const rows = outcomes.map((o) => {
+    const op = o.operation;
+    const keep = o.status === 'succeeded' && (op.op !== 'remove' || keepRemoved) ? 'y' : 'n';
+    return [runId, p.sync.name, op.key, op.op, o.status, o.destinationRecordId, o.errorCode, o.errorMessage, o.attemptedAt, op.fieldsJson, op.rowHash, keep];
+  });
+  await conn.transaction(async () => {
+    await conn.bulkWrite(schema, p.tables.stageName, rows);
+    for (const sql of commitBatchSql(conn.dialect, schema, p.tables)) await conn.execute(sql);
+  });
+}
+
+/** Syncs whose cron schedule has fired since their last run started. */
+async function dueSyncs(conn: WarehouseConnection, ws: Workspace, syncs: NormalizedSync[], now: Date, report: Reporter): Promise<NormalizedSync[]> {
+  const last = new Map<string, number>();
+  for (const r of await conn.query(lastStartedSql(conn.dialect, ws.config.stateSchema))) last.set(String(r.sync_name), toNumber(r.last_started) * 1000);
+  return syncs.filter((s) => {
+    if (!s.schedule) {
+      report({ event: 'skipped', sync: s.name, reason: 'no schedule (run it without --due)' });
+      return false;
+    }
+    const fired = s.schedule.previous(now);
+    const lastRun = last.get(s.name);
+    const due = fired !== null && (lastRun === undefined || lastRun < fired.getTime());
+    if (!due) report({ event: 'skipped', sync: s.name, reason: `not due (schedule ${s.schedule.expression}, last run ${lastRun ? new Date(lastRun).toISOString() : 'never'})` });
+    return due;
+  });
+}
+

@@ -1,0 +1,49 @@
+import path from 'node:path';
+import { loadConfig } from '../config/config-loader.js';
+import type { NormalizedConfig, NormalizedSync } from '../config/normalized-config.js';
+import { ConfigError } from '../errors.js';
+import { loadProject, type Project } from '../project/project-loader.js';
+import { TemplateCompiler } from '../compile/template-compiler.js';
+import { getDialect } from '../dialects/dialect-registry.js';
+import { BUILTIN_DESTINATIONS } from '../../destinations/index.js';
+
+/** A loaded project: config, models and macros, ready to compile. */
+export interface Workspace {
+  readonly config: NormalizedConfig;
+  readonly project: Project;
+  readonly compiler: TemplateCompiler;
+}
+
+export async function openWorkspace(configPath: string): Promise<Workspace> {
+  const config = await loadConfig(configPath, BUILTIN_DESTINATIONS);
+  const project = loadProject(config);
+  for (const sync of Object.values(config.syncs)) {
+    if (!project.models.has(sync.model)) {
+      throw new ConfigError(`syncs.${sync.name}.model: no model named "${sync.model}" (expected models/${sync.model}.sql)`, {
+        hint: `Known models: ${[...project.models.keys()].join(', ') || 'none'}.`,
+      });
+    }
+  }
+  const compiler = new TemplateCompiler(project, getDialect(config.warehouse.type), config.vars);
+  return { config, project, compiler };
+}
+
+/** The syncs named by --select (sync or model names), or all of them. */
+export function selectSyncs(config: NormalizedConfig, select: string | undefined): NormalizedSync[] {
+  const all = Object.values(config.syncs);
+  if (!select) return all;
+  const names = select.split(',').map((s) => s.trim()).filter(Boolean);
+  const out = new Set<NormalizedSync>();
+  for (const n of names) {
+    const matched = all.filter((s) => s.name === n || s.model === n);
+    if (matched.length === 0) {
+      throw new ConfigError(`--select: no sync or model named "${n}"`, { hint: `Syncs: ${all.map((s) => s.name).join(', ') || 'none'}.` });
+    }
+    matched.forEach((s) => out.add(s));
+  }
+  return [...out];
+}
+
+export function modelFileOf(ws: Workspace, model: string): string {
+  return ws.project.models.get(model)?.file ?? path.join('models', `${model}.sql`);
+}

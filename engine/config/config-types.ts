@@ -1,0 +1,103 @@
+import type { Secret } from './env-ref.js';
+
+/** What a sync sends: see DESIGN.md §6. */
+export const SYNC_MODES = ['mirror', 'upsert', 'add', 'update', 'remove'] as const;
+export type SyncMode = (typeof SYNC_MODES)[number];
+
+export const WAREHOUSE_TYPES = ['duckdb', 'postgres', 'snowflake'] as const;
+export type WarehouseType = (typeof WAREHOUSE_TYPES)[number];
+
+export interface DuckDBWarehouseConfig {
+  type: 'duckdb';
+  /** File of the embedded database, relative to the config file; ':memory:' for none. Default 'warehouse.duckdb'. */
+  path?: string;
+}
+
+export interface PostgresWarehouseConfig {
+  type: 'postgres';
+  connectionString?: Secret;
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: Secret;
+  database?: string;
+  ssl?: boolean | 'require' | 'no-verify';
+}
+
+export interface SnowflakeWarehouseConfig {
+  type: 'snowflake';
+  account: string;
+  username: string;
+  password?: Secret;
+  privateKeyPath?: string;
+  privateKey?: Secret;
+  privateKeyPassphrase?: Secret;
+  warehouse?: string;
+  database: string;
+  schema?: string;
+  role?: string;
+  /** Seconds after which a run lock whose holder stopped heartbeating is taken over. */
+  lockTimeoutSeconds?: number;
+}
+
+export type WarehouseConfig = DuckDBWarehouseConfig | PostgresWarehouseConfig | SnowflakeWarehouseConfig;
+
+/** Options every destination accepts, beside its own. */
+export interface CommonDestinationOptions {
+  type: string;
+  /** Operations per request; at most the destination's documented maximum. */
+  batchSize?: number;
+  /** Batches in flight at once. */
+  concurrency?: number;
+  /** Requests per second. */
+  rateLimit?: number;
+  /** Attempts per batch before its rows are marked failed (retried next run). Default 8. */
+  maxAttempts?: number;
+  /** First retry delay in ms; doubles each attempt, with jitter. Default 500. */
+  retryBaseDelayMs?: number;
+  /** Per-request timeout in ms. Default 30000. */
+  timeoutMs?: number;
+  /** Replaces the vendor's scheme and host (and optional path prefix). */
+  baseUrl?: string;
+  [option: string]: unknown;
+}
+
+export interface GuardrailConfig {
+  /** Abort when a run would remove more than this percent of the snapshot. Default 50; 100 disables. */
+  maxRemovePercent?: number;
+  /** Abort when a run would add more than this percent of the snapshot (ignored on a first load). */
+  maxAddPercent?: number;
+  /** Abort when the audience has fewer members than this. */
+  minMembers?: number;
+}
+
+export interface SyncConfig {
+  /** Model name: models/<model>.sql */
+  model: string;
+  destination: string;
+  /** The model column that identifies a member. */
+  key: string;
+  mode?: SyncMode;
+  /** destination field <- model column */
+  fields?: Record<string, string>;
+  /** Destination-specific: audienceId, listId, object... */
+  target?: Record<string, unknown>;
+  /** Cron expression (5 fields, UTC) used by `audsync run --due`. */
+  schedule?: string;
+  guardrails?: GuardrailConfig;
+  /**
+   * Extra fields to normalize and SHA-256 hash in the warehouse, by identifier kind
+   * (`{ email: 'email' }`), beside those the destination declares itself.
+   */
+  hash?: Record<string, string>;
+}
+
+export interface AudsyncConfig {
+  warehouse: WarehouseConfig;
+  /** Schema of audsync's own tables. Default 'audsync'. */
+  stateSchema?: string;
+  /** Values for {{var 'name'}} in models. */
+  vars?: Record<string, string | number | boolean>;
+  destinations: Record<string, CommonDestinationOptions>;
+  syncs: Record<string, SyncConfig>;
+}

@@ -1,0 +1,302 @@
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+import { SYNC_MODES, WAREHOUSE_TYPES, type SyncMode, type WarehouseConfig } from './config-types.js';
+import { DEFAULTS, type MappedField, type NormalizedConfig, type NormalizedDestination, type NormalizedSync } from './normalized-config.js';
+import { parseCron } from './cron-schedule.js';
+import { isEnvRef } from './env-ref.js';
+import { isIdentifierKind, type IdentifierKind } from '../compile/identifier-kinds.js';
+import type { DestinationDefinition, OptionSpec } from '../destination/destination-api.js';
+
+/** Names that become part of internal table names: kept to a safe identifier alphabet. */
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const COMMON_OPTIONS = new Set(['type', 'batchSize', 'concurrency', 'rateLimit', 'maxAttempts', 'retryBaseDelayMs', 'timeoutMs', 'baseUrl']);
+const SYNC_KEYS = new Set(['model', 'destination', 'key', 'mode', 'fields', 'target', 'schedule', 'guardrails', 'hash']);
+
+type Registry = Readonly<Record<string, DestinationDefinition<unknown>>>;
+
+/** Collects every problem, then throws one ConfigError that lists them by path. */
+class Problems {
+  readonly list: string[] = [];
+  add(at: string, message: string): void {
+    this.list.push(`${at}: ${message}`);
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isEnvRef(v);
+}
+
+function closest(name: string, options: Iterable<string>): string {
+  const all = [...options];
+  if (all.length === 0) return 'none are defined';
+  return `known: ${all.map((o) => JSON.stringify(o)).join(', ')}`;
+}
+
+/** Validates a loaded config and fills in defaults. `file` is the config's absolute path. */
+export function validateConfig(raw: unknown, file: string, registry: Registry): NormalizedConfig {
+  const p = new Problems();
+  const rel = path.basename(file);
+  if (!isRecord(raw)) {
+    throw new ConfigError(`${rel}: the default export must be an object (use export default defineConfig({...}))`, {
+      hint: 'See the config reference in the README.',
+    });
+  }
+  for (const k of Object.keys(raw)) {
+    if (!['warehouse', 'stateSchema', 'vars', 'destinations', 'syncs'].includes(k)) p.add(k, 'unknown setting');
+  }
+  const warehouse = validateWarehouse(raw.warehouse, p);
+  const stateSchema = raw.stateSchema ?? DEFAULTS.stateSchema;
+  if (typeof stateSchema !== 'string' || !NAME_RE.test(stateSchema)) {
+    p.add('stateSchema', 'must be a plain identifier (letters, digits, underscore)');
+  }
+  const vars: Record<string, string | number | boolean> = {};
+  if (raw.vars !== undefined) {
+    if (!isRecord(raw.vars)) p.add('vars', 'must be an object of name: value');
+    else
+      for (const [k, v] of Object.entries(raw.vars)) {
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') vars[k] = v;
+        else p.add(`vars.${k}`, 'must be a string, number or boolean');
+      }
+  }
+  const destinations: Record<string, NormalizedDestination> = {};
+  if (!isRecord(raw.destinations)) p.add('destinations', 'must be an object of named destinations');
+  else
+    for (const [name, d] of Object.entries(raw.destinations)) {
+      const nd = validateDestination(name, d, registry, p);
+      if (nd) destinations[name] = nd;
+    }
+  const syncs: Record<string, NormalizedSync> = {};
+  if (!isRecord(raw.syncs)) p.add('syncs', 'must be an object of named syncs');
+  else
+    for (const [name, s] of Object.entries(raw.syncs)) {
+      const ns = validateSync(name, s, raw.destinations, destinations, p);
+      if (ns) syncs[name] = ns;
+    }
+  if (p.list.length > 0) {
+    const shown = p.list.slice(0, 20).map((l) => `  ${l}`).join('\n');
+    const more = p.list.length > 20 ? `\n  … and ${p.list.length - 20} more` : '';
+    throw new ConfigError(`${rel}: invalid configuration\n${shown}${more}`, {
+      hint: 'Fix the settings named above; the README has the full config reference.',
+    });
+  }
+  return {
+    path: file,
+    projectDir: path.dirname(file),
+    warehouse: warehouse!,
+    stateSchema: stateSchema as string,
+    vars,
+    destinations,
+    syncs,
+  };
+}
+
+function validateWarehouse(w: unknown, p: Problems): WarehouseConfig | undefined {
+  if (!isRecord(w)) {
+    p.add('warehouse', "must be an object such as { type: 'duckdb', path: 'warehouse.duckdb' }");
+    return undefined;
+  }
+  if (!WAREHOUSE_TYPES.includes(w.type as never)) {
+    p.add('warehouse.type', `unknown warehouse type ${JSON.stringify(w.type)} (expected ${WAREHOUSE_TYPES.join(' | ')})`);
+    return undefined;
+  }
+  if (w.type === 'duckdb') {
+    if (w.path !== undefined && typeof w.path !== 'string') p.add('warehouse.path', 'must be a file path string');
+    return { type: 'duckdb', path: (w.path as string | undefined) ?? DEFAULTS.duckdbPath };
+  }
+  if (w.type === 'postgres') {
+    if (w.connectionString === undefined && w.host === undefined) {
+      p.add('warehouse', "postgres needs connectionString (e.g. env('AUDSYNC_PG_URL')) or host/user/database");
+    }
+    return w as unknown as WarehouseConfig;
+  }
+  for (const k of ['account', 'username', 'database']) {
+    if (typeof w[k] !== 'string' || w[k] === '') p.add(`warehouse.${k}`, 'is required for snowflake');
+  }
+  if (w.password === undefined && w.privateKey === undefined && w.privateKeyPath === undefined) {
+    p.add('warehouse', 'snowflake needs password, privateKey or privateKeyPath');
+  }
+  return w as unknown as WarehouseConfig;
+}
+
+function positiveInt(v: unknown, at: string, p: Problems, max?: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+    p.add(at, 'must be a whole number of at least 1');
+    return undefined;
+  }
+  if (max !== undefined && v > max) {
+    p.add(at, `must be at most ${max} (the destination's documented maximum)`);
+    return undefined;
+  }
+  return v;
+}
+
+function checkOptions(specs: Record<string, OptionSpec>, given: Record<string, unknown>, at: string, p: Problems, skip: Set<string>): void {
+  for (const [k, v] of Object.entries(given)) {
+    if (skip.has(k)) continue;
+    const spec = specs[k];
+    if (!spec) {
+      p.add(`${at}.${k}`, `unknown option (${closest(k, Object.keys(specs))})`);
+      continue;
+    }
+    const ok =
+      spec.type === 'secret'
+        ? typeof v === 'string' || isEnvRef(v)
+        : spec.type === 'string' || spec.type === 'url'
+          ? typeof v === 'string' || isEnvRef(v)
+          : spec.type === 'number'
+            ? typeof v === 'number' && Number.isFinite(v)
+            : spec.type === 'boolean'
+              ? typeof v === 'boolean'
+              : spec.type === 'enum'
+                ? typeof v === 'string' && (spec.values ?? []).includes(v)
+                : isRecord(v);
+    if (!ok) {
+      const want = spec.type === 'enum' ? `one of ${(spec.values ?? []).join(' | ')}` : `a ${spec.type}`;
+      p.add(`${at}.${k}`, `must be ${want}`);
+    }
+    if (spec.type === 'url' && typeof v === 'string' && !/^https?:\/\//.test(v)) p.add(`${at}.${k}`, 'must be an http(s) URL');
+  }
+  for (const [k, spec] of Object.entries(specs)) {
+    if (spec.required && given[k] === undefined) p.add(`${at}.${k}`, `is required (${spec.description})`);
+  }
+}
+
+function validateDestination(name: string, d: unknown, registry: Registry, p: Problems): NormalizedDestination | undefined {
+  const at = `destinations.${name}`;
+  if (!NAME_RE.test(name)) p.add(at, 'destination names use letters, digits and underscores');
+  if (!isRecord(d)) {
+    p.add(at, "must be an object with a type, e.g. { type: 'webhook', url: '…' }");
+    return undefined;
+  }
+  const def = typeof d.type === 'string' ? registry[d.type] : undefined;
+  if (!def) {
+    p.add(`${at}.type`, `unknown destination type ${JSON.stringify(d.type)} (${closest(String(d.type), Object.keys(registry))})`);
+    return undefined;
+  }
+  checkOptions(def.options, d, at, p, COMMON_OPTIONS);
+  const batchSize = positiveInt(d.batchSize, `${at}.batchSize`, p, def.batchSize.max) ?? def.batchSize.default;
+  const concurrency = positiveInt(d.concurrency, `${at}.concurrency`, p) ?? def.concurrency ?? DEFAULTS.concurrency;
+  const maxAttempts = positiveInt(d.maxAttempts, `${at}.maxAttempts`, p) ?? DEFAULTS.maxAttempts;
+  let rateLimit: number | null = def.rateLimit ?? null;
+  if (d.rateLimit !== undefined) {
+    if (typeof d.rateLimit !== 'number' || !(d.rateLimit > 0)) p.add(`${at}.rateLimit`, 'must be a positive number of requests per second');
+    else rateLimit = d.rateLimit;
+  }
+  const retryBaseDelayMs = d.retryBaseDelayMs ?? DEFAULTS.retryBaseDelayMs;
+  if (typeof retryBaseDelayMs !== 'number' || retryBaseDelayMs < 0) p.add(`${at}.retryBaseDelayMs`, 'must be a number of milliseconds');
+  const timeoutMs = positiveInt(d.timeoutMs, `${at}.timeoutMs`, p) ?? DEFAULTS.timeoutMs;
+  if (d.baseUrl !== undefined && (typeof d.baseUrl !== 'string' || !/^https?:\/\/[^/]+/.test(d.baseUrl))) {
+    p.add(`${at}.baseUrl`, 'must be an http(s) URL such as https://proxy.example.com/prefix');
+  }
+  const options: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(d)) if (!COMMON_OPTIONS.has(k)) options[k] = v;
+  return {
+    name,
+    definition: def,
+    options,
+    batchSize,
+    concurrency,
+    rateLimit,
+    maxAttempts,
+    retryBaseDelayMs: retryBaseDelayMs as number,
+    timeoutMs,
+    baseUrl: typeof d.baseUrl === 'string' ? d.baseUrl.replace(/\/+$/, '') : undefined,
+  };
+}
+
+function percent(v: unknown, at: string, p: Problems): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v >= 0 && v <= 100)) {
+    p.add(at, 'must be a percentage from 0 to 100');
+    return undefined;
+  }
+  return v;
+}
+
+function validateSync(
+  name: string,
+  s: unknown,
+  rawDestinations: unknown,
+  destinations: Record<string, NormalizedDestination>,
+  p: Problems,
+): NormalizedSync | undefined {
+  const at = `syncs.${name}`;
+  if (!NAME_RE.test(name)) p.add(at, 'sync names use letters, digits and underscores (at most 63)');
+  if (!isRecord(s)) {
+    p.add(at, 'must be an object with model, destination and key');
+    return undefined;
+  }
+  for (const k of Object.keys(s)) if (!SYNC_KEYS.has(k)) p.add(`${at}.${k}`, `unknown setting (${closest(k, SYNC_KEYS)})`);
+  if (typeof s.model !== 'string' || !NAME_RE.test(s.model)) {
+    p.add(`${at}.model`, 'must name a model file in models/ (letters, digits, underscores; without .sql)');
+  }
+  const destName = s.destination;
+  const dest = typeof destName === 'string' ? destinations[destName] : undefined;
+  if (typeof destName !== 'string') p.add(`${at}.destination`, 'is required');
+  else if (!dest && !(isRecord(rawDestinations) && destName in rawDestinations)) {
+    p.add(`${at}.destination`, `no destination named ${JSON.stringify(destName)} (${closest(destName, Object.keys(isRecord(rawDestinations) ? rawDestinations : {}))})`);
+  }
+  if (typeof s.key !== 'string' || s.key.length === 0) p.add(`${at}.key`, 'must name the model column that identifies a member');
+  const mode = (s.mode ?? DEFAULTS.mode) as SyncMode;
+  if (!SYNC_MODES.includes(mode)) p.add(`${at}.mode`, `invalid mode ${JSON.stringify(s.mode)} (expected ${SYNC_MODES.join(' | ')})`);
+  else if (dest?.definition.modes && !dest.definition.modes.includes(mode)) {
+    p.add(`${at}.mode`, `destination type ${dest.definition.type} supports ${dest.definition.modes.join(' | ')}, not ${mode}`);
+  }
+  const hash: Record<string, IdentifierKind> = {};
+  if (s.hash !== undefined) {
+    if (!isRecord(s.hash)) p.add(`${at}.hash`, "must map field names to identifier kinds, e.g. { email: 'email' }");
+    else
+      for (const [f, kind] of Object.entries(s.hash)) {
+        if (typeof kind !== 'string' || !isIdentifierKind(kind)) p.add(`${at}.hash.${f}`, `unknown identifier kind ${JSON.stringify(kind)}`);
+        else hash[f] = kind;
+      }
+  }
+  const fields: MappedField[] = [];
+  if (s.fields !== undefined && !isRecord(s.fields)) p.add(`${at}.fields`, 'must map destination field names to model columns');
+  else
+    for (const [f, col] of Object.entries((s.fields ?? {}) as Record<string, unknown>)) {
+      if (typeof col !== 'string' || col.length === 0) {
+        p.add(`${at}.fields.${f}`, 'must name a model column');
+        continue;
+      }
+      if (f.length === 0 || f.length > 128) p.add(`${at}.fields`, 'field names must be 1 to 128 characters');
+      const declared = dest?.definition.identifiers?.[f]?.kind;
+      fields.push({ name: f, column: col, hashAs: hash[f] ?? declared });
+    }
+  for (const f of Object.keys(hash)) if (!fields.some((m) => m.name === f)) p.add(`${at}.hash.${f}`, 'is not one of the mapped fields');
+  if (s.target !== undefined && !isRecord(s.target)) p.add(`${at}.target`, 'must be an object');
+  const target = (isRecord(s.target) ? s.target : {}) as Record<string, unknown>;
+  if (dest) checkOptions(dest.definition.target ?? {}, target, `${at}.target`, p, new Set());
+  let schedule;
+  if (s.schedule !== undefined) {
+    try {
+      if (typeof s.schedule !== 'string') throw new Error('must be a cron string');
+      schedule = parseCron(s.schedule);
+    } catch (e) {
+      p.add(`${at}.schedule`, `${(e as Error).message} (e.g. '0 * * * *' for hourly, UTC)`);
+    }
+  }
+  const g = s.guardrails;
+  if (g !== undefined && !isRecord(g)) p.add(`${at}.guardrails`, 'must be an object');
+  const gr = isRecord(g) ? g : {};
+  for (const k of Object.keys(gr)) {
+    if (!['maxRemovePercent', 'maxAddPercent', 'minMembers'].includes(k)) p.add(`${at}.guardrails.${k}`, 'unknown guardrail');
+  }
+  const minMembers = gr.minMembers === undefined ? undefined : positiveInt(gr.minMembers, `${at}.guardrails.minMembers`, p);
+  return {
+    name,
+    model: s.model as string,
+    destination: destName as string,
+    key: s.key as string,
+    mode,
+    fields,
+    target,
+    schedule,
+    guardrails: {
+      maxRemovePercent: percent(gr.maxRemovePercent, `${at}.guardrails.maxRemovePercent`, p) ?? DEFAULTS.maxRemovePercent,
+      maxAddPercent: percent(gr.maxAddPercent, `${at}.guardrails.maxAddPercent`, p),
+      minMembers,
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { WarehouseConfig, SyncMode } from './config-types.js';
+import type { CronSchedule } from './cron-schedule.js';
+import type { IdentifierKind } from '../compile/identifier-kinds.js';
+import type { DestinationDefinition } from '../destination/destination-api.js';
+
+/** The config after validation: every default filled in, every name checked. */
+export interface NormalizedConfig {
+  /** Absolute path of the config file. */
+  readonly path: string;
+  /** Directory of the config file: models/, macros/ and target/ live here. */
+  readonly projectDir: string;
+  readonly warehouse: WarehouseConfig;
+  readonly stateSchema: string;
+  readonly vars: Readonly<Record<string, string | number | boolean>>;
+  readonly destinations: Readonly<Record<string, NormalizedDestination>>;
+  readonly syncs: Readonly<Record<string, NormalizedSync>>;
+}
+
+export interface NormalizedDestination {
+  readonly name: string;
+  readonly definition: DestinationDefinition<unknown>;
+  /** The destination's own options as written (secrets unresolved). */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly batchSize: number;
+  readonly concurrency: number;
+  /** Requests per second, or null for no limit. */
+  readonly rateLimit: number | null;
+  readonly maxAttempts: number;
+  readonly retryBaseDelayMs: number;
+  readonly timeoutMs: number;
+  readonly baseUrl: string | undefined;
+}
+
+export interface MappedField {
+  /** Name at the destination. */
+  readonly name: string;
+  /** Column of the model. */
+  readonly column: string;
+  /** Set when the field is an identifier hashed in the warehouse. */
+  readonly hashAs: IdentifierKind | undefined;
+}
+
+export interface NormalizedSync {
+  readonly name: string;
+  readonly model: string;
+  readonly destination: string;
+  readonly key: string;
+  readonly mode: SyncMode;
+  readonly fields: readonly MappedField[];
+  readonly target: Readonly<Record<string, unknown>>;
+  readonly schedule: CronSchedule | undefined;
+  readonly guardrails: {
+    readonly maxRemovePercent: number;
+    readonly maxAddPercent: number | undefined;
+    readonly minMembers: number | undefined;
+  };
+}
+
+export const DEFAULTS = {
+  stateSchema: 'audsync',
+  duckdbPath: 'warehouse.duckdb',
+  mode: 'mirror' as SyncMode,
+  /** An emptied upstream table would remove 100%: this stops it with room for ordinary churn. */
+  maxRemovePercent: 50,
+  maxAttempts: 8,
+  retryBaseDelayMs: 500,
+  timeoutMs: 30_000,
+  concurrency: 4,
+} as const;

@@ -1,0 +1,95 @@
+import type { SyncMode } from '../config/config-types.js';
+import type { IdentifierKind } from '../compile/identifier-kinds.js';
+
+/** A JSON value as a destination receives it. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Describes one option of a destination or of a sync's `target`, for validation and docs. */
+export interface OptionSpec {
+  type: 'string' | 'secret' | 'url' | 'number' | 'boolean' | 'enum' | 'object';
+  required?: boolean;
+  values?: readonly string[];
+  description: string;
+}
+
+/** Whether a destination field holds an identifier and how the warehouse normalizes and hashes it. */
+export interface IdentifierSpec {
+  kind: IdentifierKind;
+}
+
+export type Op = 'add' | 'change' | 'remove';
+
+/** One delta row. `fields` for a remove are the values last sent. */
+export interface Operation {
+  readonly op: Op;
+  readonly key: string;
+  /** The mapped fields as exact JSON text from the warehouse (big integers intact). */
+  readonly fieldsJson: string;
+  /** The same, parsed; integers beyond 2^53 arrive as strings. */
+  readonly fields: Readonly<Record<string, JsonValue>>;
+  /** The destination's id for this record, as returned when it was last sent. */
+  readonly destinationRecordId: string | null;
+}
+
+export interface Batch {
+  /** Stable across retries of this batch, so receivers can de-duplicate. */
+  readonly id: string;
+  readonly operations: readonly Operation[];
+  /** 1-based attempt number. */
+  readonly attempt: number;
+}
+
+/** What happened to one operation; results are matched to operations by position. */
+export type RowResult =
+  | { status: 'succeeded'; id?: string | null }
+  | { status: 'rejected'; code?: string; message: string }
+  /** Not confirmed (e.g. silently dropped by the API): retried next run. */
+  | { status: 'failed'; code?: string; message: string };
+
+export interface DestinationContext<Options> {
+  /** The destination's name in the config. */
+  readonly name: string;
+  /** The destination's own options, secrets resolved. */
+  readonly options: Options;
+  readonly sync: { readonly name: string; readonly key: string; readonly fields: readonly string[]; readonly mode: SyncMode };
+  readonly target: Readonly<Record<string, unknown>>;
+  readonly runId: string;
+  readonly baseUrl: string | undefined;
+  readonly timeoutMs: number;
+  /** Directory of the config file; relative paths in options resolve from here. */
+  readonly projectDir: string;
+}
+
+export interface DestinationClient {
+  /**
+   * Sends one batch. Returns one result per operation, in order. Throws a
+   * DestinationError: retryable for transient trouble (the whole batch is tried
+   * again), not retryable when the sync cannot go on (bad credentials).
+   */
+  sendBatch(batch: Batch): Promise<RowResult[]>;
+  close?(): Promise<void>;
+}
+
+export interface DestinationDefinition<Options = Record<string, unknown>> {
+  type: string;
+  description: string;
+  /** Options of the destination beside the common ones (batchSize, concurrency, ...). */
+  options: Record<string, OptionSpec>;
+  /** Options a sync gives in `target`. */
+  target?: Record<string, OptionSpec>;
+  /** Destination fields that are identifiers, hashed in the warehouse. */
+  identifiers?: Record<string, IdentifierSpec>;
+  batchSize: { default: number; max: number };
+  /** Default requests per second; undefined means no limit. */
+  rateLimit?: number;
+  /** Default batches in flight. */
+  concurrency?: number;
+  /** Modes this destination can carry out; default all. */
+  modes?: readonly SyncMode[];
+  connect(ctx: DestinationContext<Options>): DestinationClient | Promise<DestinationClient>;
+}
+
+/** Declares a destination; an identity function that gives type inference. */
+export function defineDestination<Options>(definition: DestinationDefinition<Options>): DestinationDefinition<Options> {
+  return definition;
+}

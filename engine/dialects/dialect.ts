@@ -1,0 +1,41 @@
+import type { IdentifierKind } from '../compile/identifier-kinds.js';
+
+/**
+ * A dialect turns intents into SQL text for one warehouse. It is pure: no I/O,
+ * no connection. The base class carries the ANSI defaults; a warehouse
+ * overrides only where it differs.
+ */
+export interface Dialect {
+  readonly name: string;
+  /** sql-formatter's language name for this dialect. */
+  readonly formatterLanguage: 'duckdb' | 'postgresql' | 'snowflake';
+  readonly types: { text: string; bigint: string; integer: string; timestamp: string; boolean: string };
+  quoteIdent(name: string): string;
+  quoteLiteral(value: string): string;
+  relation(schema: string, name: string): string;
+  createSchema(schema: string): string;
+  /** Replace a table with the result of a query; internal tables may be lighter-weight (transient/unlogged). */
+  createTableAs(relation: string, select: string, opts?: { internal?: boolean }): string[];
+  dropTable(relation: string): string;
+  /** A JSON object text built from [name, expression] pairs, with NULLs kept. */
+  jsonObjectText(pairs: ReadonlyArray<readonly [string, string]>): string;
+  castText(expr: string): string;
+  md5Hex(expr: string): string;
+  sha256Hex(expr: string): string;
+  /** Normalize an identifier of the given kind; the empty result becomes NULL. */
+  normalizeIdentifier(kind: IdentifierKind, expr: string): string;
+  /** Normalize then hash; NULL in, NULL out. */
+  hashIdentifier(kind: IdentifierKind, expr: string): string;
+  currentTimestamp(): string;
+  /** Seconds since the unix epoch of a timestamp expression, as a number. */
+  epochSeconds(expr: string): string;
+  /** `expr` lies within the last `days` days. */
+  withinDays(expr: string, days: number): string;
+  /** `expr` is true for booleans and common truthy strings ('true', 'yes', '1', 'y', 't'). */
+  isTrue(expr: string): string;
+  /** Keep only digits. */
+  digitsOnly(expr: string): string;
+  beginTransaction(): string;
+  commit(): string;
+  rollback(): string;
+}

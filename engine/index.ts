@@ -1,0 +1,28 @@
+/** The public API of the `audsync` package: what a config file and a custom destination import. */
+export { defineConfig } from './config/define-config.js';
+export { env, type EnvRef, type Secret } from './config/env-ref.js';
+export type {
+  AudsyncConfig,
+  SyncConfig,
+  SyncMode,
+  WarehouseConfig,
+  DuckDBWarehouseConfig,
+  PostgresWarehouseConfig,
+  SnowflakeWarehouseConfig,
+  CommonDestinationOptions,
+  GuardrailConfig,
+} from './config/config-types.js';
+export {
+  defineDestination,
+  type DestinationDefinition,
+  type DestinationClient,
+  type DestinationContext,
+  type Batch,
+  type Operation,
+  type RowResult,
+  type OptionSpec,
+  type IdentifierSpec,
+  type JsonValue,
+  type Op,
+} from './destination/destination-api.js';
+export { AudsyncError, ConfigError, CompileError, WarehouseError, DestinationError, GuardrailError, LockError, DataError } from './errors.js';

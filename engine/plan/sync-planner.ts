@@ -1,0 +1,137 @@
+import { CompileError, ConfigError, DataError, WarehouseError } from '../errors.js';
+import type { NormalizedConfig, NormalizedSync } from '../config/normalized-config.js';
+import type { TemplateCompiler } from '../compile/template-compiler.js';
+import { compileMembershipSelect } from '../compile/sync-compiler.js';
+import { toNumber, type WarehouseConnection } from '../warehouse/connection.js';
+import { syncTables, type SyncTables } from './plan-tables.js';
+import {
+  createPlanSql,
+  duplicateSamplesSql,
+  ensureSyncTablesSql,
+  materializeMembersSql,
+  memberStatsSql,
+  planCountsSql,
+  snapshotCountSql,
+} from './plan-sql.js';
+
+/** How many duplicate keys an error shows. */
+const DUPLICATE_SAMPLES = 5;
+
+export interface PreparedSync {
+  readonly sync: NormalizedSync;
+  readonly modelFile: string;
+  /** The model's SQL with refs inlined. */
+  readonly modelSql: string;
+  /** The projection: key as text plus the fields JSON (hashed where needed). */
+  readonly membershipSelect: string;
+  readonly tables: SyncTables;
+}
+
+export interface SyncPlan {
+  readonly prepared: PreparedSync;
+  readonly members: number;
+  readonly invalid: number;
+  readonly snapshot: number;
+  readonly add: number;
+  readonly change: number;
+  readonly remove: number;
+  /** Why a guardrail stops this plan, or null. */
+  readonly guardrail: string | null;
+}
+
+/**
+ * Compiles a sync's model and checks it against the warehouse without running it
+ * in full: SQL errors and missing columns surface before anything runs.
+ */
+export async function prepareSync(conn: WarehouseConnection, compiler: TemplateCompiler, config: NormalizedConfig, sync: NormalizedSync, modelFile: string): Promise<PreparedSync> {
+  const modelSql = compiler.compileModel(sync.model);
+  let columns: string[];
+  try {
+    columns = await conn.columns(modelSql);
+  } catch (e) {
+    if (e instanceof WarehouseError) {
+      throw new CompileError(`${modelFile}: the warehouse rejected the model's SQL: ${firstLine(e.message)}`, {
+        hint: `Run \`audsync compile\` and read target/compiled/models/${sync.model}.sql to see the SQL as sent.`,
+        cause: e,
+      });
+    }
+    throw e;
+  }
+  const columnOf = (name: string, at: string): string => {
+    const exact = columns.find((c) => c === name) ?? columns.find((c) => c.toLowerCase() === name.toLowerCase());
+    if (exact === undefined) {
+      throw new ConfigError(`syncs.${sync.name}.${at}: column "${name}" is not in model ${sync.model} (${modelFile})`, {
+        hint: `The model returns: ${columns.join(', ')}.`,
+      });
+    }
+    return exact;
+  };
+  columnOf(sync.key, 'key');
+  for (const f of sync.fields) columnOf(f.column, `fields.${f.name}`);
+  const byName = (n: string): string => columns.find((c) => c === n) ?? columns.find((c) => c.toLowerCase() === n.toLowerCase())!;
+  return {
+    sync,
+    modelFile,
+    modelSql,
+    membershipSelect: compileMembershipSelect(conn.dialect, modelSql, sync, byName),
+    tables: syncTables(conn.dialect, config.stateSchema, sync.name, sync.model),
+  };
+}
+
+/**
+ * Materializes the membership, validates it, and computes the plan in the
+ * warehouse. Sends nothing; the snapshot is untouched.
+ */
+export async function planSync(conn: WarehouseConnection, prepared: PreparedSync, opts: { fullRefresh: boolean; force: boolean }): Promise<SyncPlan> {
+  const d = conn.dialect;
+  const { sync, tables: t } = prepared;
+  for (const sql of ensureSyncTablesSql(d, t)) await conn.execute(sql);
+  try {
+    for (const sql of materializeMembersSql(d, t, prepared.membershipSelect)) await conn.execute(sql);
+  } catch (e) {
+    if (e instanceof WarehouseError) {
+      throw new CompileError(`${prepared.modelFile}: the model failed in the warehouse: ${firstLine(e.message)}`, {
+        hint: `Check the model's SQL and data (see target/compiled/models/${sync.model}.sql after \`audsync compile\`).`,
+        cause: e,
+      });
+    }
+    throw e;
+  }
+  const [stats] = await conn.query(memberStatsSql(t));
+  const total = toNumber(stats?.total);
+  const withKey = toNumber(stats?.with_key);
+  const distinct = toNumber(stats?.distinct_keys);
+  if (distinct < withKey) {
+    const samples = await conn.query(duplicateSamplesSql(t, DUPLICATE_SAMPLES));
+    const shown = samples.map((r) => `${String(r.record_key)} (${toNumber(r.n)}×)`).join(', ');
+    throw new DataError(`sync ${sync.name}: ${withKey - distinct} duplicate row(s) for key "${sync.key}" in model ${sync.model}; e.g. ${shown}`, {
+      hint: `Each member must appear once: deduplicate in ${prepared.modelFile} (e.g. GROUP BY ${sync.key} or QUALIFY row_number() … = 1). Nothing was sent.`,
+    });
+  }
+  const [snap] = await conn.query(snapshotCountSql(t));
+  const snapshot = toNumber(snap?.n);
+  for (const sql of createPlanSql(d, t, sync.mode, opts.fullRefresh)) await conn.execute(sql);
+  const counts = { add: 0, change: 0, remove: 0 };
+  for (const r of await conn.query(planCountsSql(t))) counts[r.op as keyof typeof counts] = toNumber(r.n);
+  const plan = { prepared, members: withKey, invalid: total - withKey, snapshot, ...counts };
+  return { ...plan, guardrail: opts.force ? null : guardrailViolation(sync, plan) };
+}
+
+function guardrailViolation(sync: NormalizedSync, p: { members: number; snapshot: number; add: number; remove: number }): string | null {
+  const g = sync.guardrails;
+  const pct = (n: number): number => (p.snapshot === 0 ? 0 : (n / p.snapshot) * 100);
+  if (sync.mode !== 'remove' && p.remove > 0 && pct(p.remove) > g.maxRemovePercent) {
+    return `would remove ${p.remove} of ${p.snapshot} synced members (${pct(p.remove).toFixed(1)}%), above maxRemovePercent ${g.maxRemovePercent}%`;
+  }
+  if (g.maxAddPercent !== undefined && p.snapshot > 0 && pct(p.add) > g.maxAddPercent) {
+    return `would add ${p.add} members to ${p.snapshot} (${pct(p.add).toFixed(1)}%), above maxAddPercent ${g.maxAddPercent}%`;
+  }
+  if (g.minMembers !== undefined && p.members < g.minMembers) {
+    return `the audience has ${p.members} members, fewer than minMembers ${g.minMembers}`;
+  }
+  return null;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n').filter((l) => l.trim() !== '').slice(0, 3).join(' ');
+}

@@ -1,0 +1,31 @@
+import type { JsonValue, Op, Operation } from '../destination/destination-api.js';
+import { parseJsonLossless } from '../destination/lossless-json.js';
+import type { Row } from '../warehouse/connection.js';
+
+/** A planned delta row; its fields are parsed only if a destination asks for them. */
+export class PlanOperation implements Operation {
+  private parsed: Readonly<Record<string, JsonValue>> | undefined;
+  constructor(
+    readonly op: Op,
+    readonly key: string,
+    readonly fieldsJson: string,
+    /** Hash of the fields in the membership; null for removes. */
+    readonly rowHash: string | null,
+    readonly destinationRecordId: string | null,
+  ) {}
+
+  get fields(): Readonly<Record<string, JsonValue>> {
+    this.parsed ??= parseJsonLossless(this.fieldsJson) as Record<string, JsonValue>;
+    return this.parsed;
+  }
+
+  static fromRow(row: Row): PlanOperation {
+    return new PlanOperation(
+      row.op as Op,
+      String(row.record_key),
+      (row.fields_json as string | null) ?? '{}',
+      (row.row_hash as string | null) ?? null,
+      (row.destination_record_id as string | null) ?? null,
+    );
+  }
+}

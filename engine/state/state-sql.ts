@@ -1,0 +1,131 @@
+import type { Dialect } from '../dialects/dialect.js';
+import type { SyncTables } from '../plan/plan-tables.js';
+
+/**
+ * SQL for the public governance tables of DESIGN.md §5. Column names and
+ * meanings are a contract with BI dashboards: change them only deliberately.
+ */
+export function ensureStateTablesSql(d: Dialect, schema: string): string[] {
+  const { text, bigint, timestamp, boolean } = d.types;
+  const r = (name: string): string => d.relation(schema, name);
+  return [
+    d.createSchema(schema),
+    `CREATE TABLE IF NOT EXISTS ${r('sync_runs')} (
+      run_id ${text} NOT NULL, sync_name ${text} NOT NULL, model ${text}, destination ${text}, mode ${text},
+      status ${text} NOT NULL, started_at ${timestamp} NOT NULL, finished_at ${timestamp},
+      members ${bigint}, invalid ${bigint}, planned_add ${bigint}, planned_change ${bigint}, planned_remove ${bigint},
+      succeeded_add ${bigint}, succeeded_change ${bigint}, succeeded_remove ${bigint}, rejected ${bigint}, failed ${bigint},
+      full_refresh ${boolean}, error ${text})`,
+    `CREATE TABLE IF NOT EXISTS ${r('sync_changelog')} (
+      run_id ${text} NOT NULL, sync_name ${text} NOT NULL, record_key ${text} NOT NULL, op ${text} NOT NULL, status ${text} NOT NULL,
+      destination_record_id ${text}, error_code ${text}, error_message ${text}, attempted_at ${timestamp} NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${r('audience_events')} (
+      model ${text} NOT NULL, record_key ${text} NOT NULL, event ${text} NOT NULL, run_id ${text} NOT NULL, occurred_at ${timestamp} NOT NULL)`,
+    `CREATE OR REPLACE VIEW ${r('sync_health')} AS
+      WITH ranked AS (
+        SELECT r.*, row_number() OVER (PARTITION BY sync_name ORDER BY started_at DESC, run_id DESC) AS rn FROM ${r('sync_runs')} AS r
+      ),
+      last_ok AS (
+        SELECT sync_name, max(finished_at) AS last_success_at FROM ${r('sync_runs')} WHERE status IN ('success', 'warning') GROUP BY sync_name
+      )
+      SELECT ranked.sync_name, ranked.run_id AS last_run_id, ranked.status AS last_status, ranked.started_at AS last_run_at,
+        last_ok.last_success_at, ranked.members, COALESCE(ranked.rejected, 0) + COALESCE(ranked.failed, 0) AS pending_retries,
+        ranked.model, ranked.destination, ranked.finished_at AS last_finished_at, ranked.error AS last_error
+      FROM ranked LEFT JOIN last_ok ON last_ok.sync_name = ranked.sync_name
+      WHERE ranked.rn = 1`,
+  ];
+}
+
+export interface RunStart {
+  runId: string;
+  sync: string;
+  model: string;
+  destination: string;
+  mode: string;
+  startedAt: string;
+  fullRefresh: boolean;
+}
+
+export function insertRunSql(d: Dialect, schema: string, run: RunStart): string {
+  const q = (s: string): string => d.quoteLiteral(s);
+  return `INSERT INTO ${d.relation(schema, 'sync_runs')} (run_id, sync_name, model, destination, mode, status, started_at, full_refresh)
+VALUES (${q(run.runId)}, ${q(run.sync)}, ${q(run.model)}, ${q(run.destination)}, ${q(run.mode)}, 'running', CAST(${q(run.startedAt)} AS ${d.types.timestamp}), ${run.fullRefresh ? 'TRUE' : 'FALSE'})`;
+}
+
+export interface RunCounts {
+  members: number;
+  invalid: number;
+  planned_add: number;
+  planned_change: number;
+  planned_remove: number;
+  succeeded_add: number;
+  succeeded_change: number;
+  succeeded_remove: number;
+  rejected: number;
+  failed: number;
+}
+
+export function emptyCounts(): RunCounts {
+  return { members: 0, invalid: 0, planned_add: 0, planned_change: 0, planned_remove: 0, succeeded_add: 0, succeeded_change: 0, succeeded_remove: 0, rejected: 0, failed: 0 };
+}
+
+export function finishRunSql(d: Dialect, schema: string, runId: string, sync: string, status: string, finishedAt: string, counts: RunCounts, error: string | null): string {
+  const sets = Object.entries(counts).map(([k, v]) => `${k} = ${Math.trunc(v)}`);
+  return `UPDATE ${d.relation(schema, 'sync_runs')} SET status = ${d.quoteLiteral(status)}, finished_at = CAST(${d.quoteLiteral(finishedAt)} AS ${d.types.timestamp}), ${sets.join(', ')}, error = ${error === null ? 'NULL' : d.quoteLiteral(error)}
+WHERE run_id = ${d.quoteLiteral(runId)} AND sync_name = ${d.quoteLiteral(sync)}`;
+}
+
+/** Runs left 'running' by a process that died: we hold the lock now, so their holder is gone. */
+export function abortStaleRunsSql(d: Dialect, schema: string, sync: string, at: string): string {
+  return `UPDATE ${d.relation(schema, 'sync_runs')} SET status = 'aborted', finished_at = CAST(${d.quoteLiteral(at)} AS ${d.types.timestamp}),
+  error = 'the process running this sync stopped before it finished (killed or crashed); the next run completed the work'
+WHERE sync_name = ${d.quoteLiteral(sync)} AND status = 'running'`;
+}
+
+/**
+ * After the batch's results are in the stage table: append them to the changelog
+ * and advance the snapshot for succeeded rows only. Run inside one transaction.
+ */
+export function commitBatchSql(d: Dialect, schema: string, t: SyncTables): string[] {
+  const ts = d.types.timestamp;
+  return [
+    `INSERT INTO ${d.relation(schema, 'sync_changelog')} (run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, attempted_at)
+SELECT run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, CAST(attempted_at AS ${ts}) FROM ${t.stage}`,
+    `DELETE FROM ${t.snapshot} WHERE record_key IN (SELECT record_key FROM ${t.stage} WHERE status = 'succeeded')`,
+    `INSERT INTO ${t.snapshot} (record_key, fields_json, row_hash, destination_record_id, synced_at)
+SELECT record_key, fields_json, row_hash, destination_record_id, CAST(attempted_at AS ${ts}) FROM ${t.stage} WHERE status = 'succeeded' AND keep = 'y'`,
+    `DELETE FROM ${t.stage}`,
+  ];
+}
+
+/** Records who entered and left the model since its last recorded run, then remembers the new key set. */
+export function audienceEventsSql(d: Dialect, schema: string, t: SyncTables, model: string, runId: string, at: string): string[] {
+  const ts = `CAST(${d.quoteLiteral(at)} AS ${d.types.timestamp})`;
+  return [
+    `INSERT INTO ${d.relation(schema, 'audience_events')} (model, record_key, event, run_id, occurred_at)
+SELECT ${d.quoteLiteral(model)}, COALESCE(cur.record_key, prev.record_key), CASE WHEN prev.record_key IS NULL THEN 'enter' ELSE 'exit' END, ${d.quoteLiteral(runId)}, ${ts}
+FROM (SELECT DISTINCT record_key FROM ${t.members} WHERE record_key IS NOT NULL) AS cur
+FULL OUTER JOIN ${t.modelKeys} AS prev ON cur.record_key = prev.record_key
+WHERE cur.record_key IS NULL OR prev.record_key IS NULL`,
+    `DELETE FROM ${t.modelKeys}`,
+    `INSERT INTO ${t.modelKeys} (record_key) SELECT DISTINCT record_key FROM ${t.members} WHERE record_key IS NOT NULL`,
+  ];
+}
+
+export function healthSql(d: Dialect, schema: string): string {
+  return `SELECT * FROM ${d.relation(schema, 'sync_health')} ORDER BY sync_name`;
+}
+
+/** When each sync last started a run, in unix seconds; for `run --due`. */
+export function lastStartedSql(d: Dialect, schema: string): string {
+  return `SELECT sync_name, ${d.epochSeconds('max(started_at)')} AS last_started FROM ${d.relation(schema, 'sync_runs')} GROUP BY sync_name`;
+}
+
+/** Planned rows this run never attempted (the sync stopped early): recorded as `aborted`. */
+export function abortRemainingSql(d: Dialect, schema: string, t: SyncTables, runId: string, sync: string, at: string, reason: string): string {
+  const cl = d.relation(schema, 'sync_changelog');
+  return `INSERT INTO ${cl} (run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, attempted_at)
+SELECT ${d.quoteLiteral(runId)}, ${d.quoteLiteral(sync)}, p.record_key, p.op, 'aborted', p.destination_record_id, 'aborted', ${d.quoteLiteral(reason)}, CAST(${d.quoteLiteral(at)} AS ${d.types.timestamp})
+FROM ${t.plan} AS p
+WHERE NOT EXISTS (SELECT 1 FROM ${cl} AS c WHERE c.run_id = ${d.quoteLiteral(runId)} AND c.sync_name = ${d.quoteLiteral(sync)} AND c.record_key = p.record_key)`;
+}

@@ -1,0 +1,134 @@
+import path from 'node:path';
+import fs from 'node:fs';
+import { DuckDBInstance, type DuckDBConnection as NativeConnection } from '@duckdb/node-api';
+import { LockError, WarehouseError } from '../errors.js';
+import { DuckDBDialect } from '../dialects/duckdb/duckdb-dialect.js';
+import type { Row, WarehouseConnection } from './connection.js';
+
+/**
+ * Embedded DuckDB. The database file is locked by the operating system for the
+ * process that opens it, so a second audsync on the same file fails fast, and a
+ * killed process's lock vanishes with it: that file lock is our run lock.
+ */
+export class DuckDBConnection implements WarehouseConnection {
+  readonly dialect = new DuckDBDialect();
+  private inTransaction = false;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: NativeConnection,
+  ) {}
+
+  static async open(file: string): Promise<DuckDBConnection> {
+    const target = file === ':memory:' ? ':memory:' : path.resolve(file);
+    if (target !== ':memory:') fs.mkdirSync(path.dirname(target), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(target);
+    } catch (e) {
+      const msg = (e as Error).message;
+      const holder = /Conflicting lock is held in (.*?)(?: \(PID (\d+)\))?\./.exec(msg);
+      if (holder) {
+        throw new LockError(`${file} is in use by another process${holder[2] ? ` (PID ${holder[2]})` : ''}: ${holder[1]}`, {
+          hint: 'Another audsync run holds the embedded warehouse; wait for it to finish (one run at a time per DuckDB file).',
+        });
+      }
+      throw new WarehouseError(`could not open DuckDB file ${file}: ${msg}`, { hint: 'Check warehouse.path in the config.' });
+    }
+    const conn = await instance.connect();
+    return new DuckDBConnection(instance, conn);
+  }
+
+  async execute(sql: string): Promise<void> {
+    await this.run(sql);
+  }
+
+  async columns(sql: string): Promise<string[]> {
+    try {
+      const result = await this.conn.run(`SELECT * FROM (${sql}) AS audsync_probe LIMIT 0`);
+      return result.columnNames();
+    } catch (e) {
+      throw wrap(e, sql);
+    }
+  }
+
+  async query(sql: string): Promise<Row[]> {
+    const reader = await this.run(sql, true);
+    return reader as Row[];
+  }
+
+  async *stream(sql: string): AsyncIterable<Row[]> {
+    // A connection of its own, so commits on the main connection do not invalidate the stream.
+    const reader = await this.instance.connect();
+    try {
+      const result = await reader.stream(sql);
+      for await (const rows of result.yieldRowObjectJson()) {
+        if (rows.length > 0) yield rows as Row[];
+      }
+    } catch (e) {
+      throw wrap(e, sql);
+    } finally {
+      reader.closeSync();
+    }
+  }
+
+  async bulkWrite(schema: string, table: string, rows: ReadonlyArray<ReadonlyArray<string | null>>): Promise<void> {
+    const appender = await this.conn.createAppender(table, schema);
+    try {
+      for (const row of rows) {
+        for (const v of row) {
+          if (v === null) appender.appendNull();
+          else appender.appendVarchar(v);
+        }
+        appender.endRow();
+      }
+      appender.flushSync();
+    } finally {
+      appender.closeSync();
+    }
+  }
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inTransaction) throw new WarehouseError('nested transaction (a bug in audsync)');
+    this.inTransaction = true;
+    await this.run('BEGIN TRANSACTION');
+    try {
+      const out = await fn();
+      await this.run('COMMIT');
+      return out;
+    } catch (e) {
+      await this.run('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  async acquireRunLock(): Promise<() => Promise<void>> {
+    // The OS file lock taken in open() already excludes every other process.
+    return async () => undefined;
+  }
+
+  async close(): Promise<void> {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+
+  private async run(sql: string, read = false): Promise<Row[] | undefined> {
+    try {
+      if (read) {
+        const reader = await this.conn.runAndReadAll(sql);
+        return reader.getRowObjectsJson() as Row[];
+      }
+      await this.conn.run(sql);
+      return undefined;
+    } catch (e) {
+      throw wrap(e, sql);
+    }
+  }
+}
+
+function wrap(e: unknown, sql: string): WarehouseError {
+  const message = (e as Error).message ?? String(e);
+  return new WarehouseError(message, { cause: e, sql });
+}

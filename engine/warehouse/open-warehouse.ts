@@ -1,0 +1,20 @@
+import path from 'node:path';
+import type { NormalizedConfig } from '../config/normalized-config.js';
+import { WarehouseError } from '../errors.js';
+import type { WarehouseConnection } from './connection.js';
+import { DuckDBConnection } from './duckdb-connection.js';
+
+/** Opens the configured warehouse. */
+export async function openWarehouse(config: NormalizedConfig): Promise<WarehouseConnection> {
+  const w = config.warehouse;
+  switch (w.type) {
+    case 'duckdb': {
+      const file = w.path ?? 'warehouse.duckdb';
+      return DuckDBConnection.open(file === ':memory:' ? file : path.resolve(config.projectDir, file));
+    }
+    default:
+      throw new WarehouseError(`warehouse type "${w.type}" is not available in this build yet`, {
+        hint: "Use { type: 'duckdb' } for now.",
+      });
+  }
+}
