@@ -3,9 +3,16 @@ import type { NormalizedConfig } from '../config/normalized-config.js';
 import { WarehouseError } from '../errors.js';
 import type { WarehouseConnection } from './connection.js';
 import { DuckDBConnection } from './duckdb-connection.js';
+import { withTimings } from './timed-connection.js';
 
-/** Opens the configured warehouse. */
+/** Opens the configured warehouse (timed when AUDSYNC_TIMINGS_FILE is set, for benchmarks). */
 export async function openWarehouse(config: NormalizedConfig): Promise<WarehouseConnection> {
+  const conn = await openUntimed(config);
+  const timings = process.env.AUDSYNC_TIMINGS_FILE;
+  return timings ? withTimings(conn, timings) : conn;
+}
+
+async function openUntimed(config: NormalizedConfig): Promise<WarehouseConnection> {
   const w = config.warehouse;
   switch (w.type) {
     case 'duckdb': {
