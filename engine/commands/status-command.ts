@@ -9,7 +9,7 @@ export async function statusCommand(opts: { config: string }): Promise<Row[]> {
   const conn = await openWarehouse(ws.config);
   try {
     for (const sql of ensureStateTablesSql(conn.dialect, ws.config.stateSchema)) await conn.execute(sql);
-    const rows = (await conn.query(healthSql(conn.dialect, ws.config.stateSchema))).map((r) => ({
+    const rows: Row[] = (await conn.query(healthSql(conn.dialect, ws.config.stateSchema))).map((r) => ({
       ...r,
       members: r.members === null ? null : toNumber(r.members),
       pending_retries: toNumber(r.pending_retries),
