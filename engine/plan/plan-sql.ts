@@ -55,18 +55,18 @@ export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRef
     return d.createTableAs(t.plan, select, { internal: true });
   }
   const ops = MODE_OPS[mode].map((o) => d.quoteLiteral(o)).join(', ');
-  const changed = fullRefresh ? '' : ' OR m.row_hash <> s.row_hash';
-  const addOp = fullRefresh ? `'add'` : `CASE WHEN s.record_key IS NULL THEN 'add' ELSE 'change' END`;
+  // update mode sends members as changes only: the destination updates records it has and skips the rest.
+  const memberOp = mode === 'update' ? `'change'` : fullRefresh ? `'add'` : `CASE WHEN s.record_key IS NULL THEN 'add' ELSE 'change' END`;
+  const onlyDelta = fullRefresh ? '' : `\n  WHERE m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash`;
   const select = [
     `SELECT op, record_key, fields_json, row_hash, destination_record_id FROM (`,
-    `  SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE ${addOp} END AS op,`,
+    `  SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE ${memberOp} END AS op,`,
     `    COALESCE(m.record_key, s.record_key) AS record_key,`,
     `    COALESCE(m.fields_json, s.fields_json) AS fields_json,`,
     `    m.row_hash AS row_hash,`,
     `    s.destination_record_id AS destination_record_id`,
     `  FROM (SELECT record_key, fields_json, row_hash FROM ${t.members} WHERE record_key IS NOT NULL) AS m`,
-    `  FULL OUTER JOIN ${t.snapshot} AS s ON m.record_key = s.record_key`,
-    `  WHERE m.record_key IS NULL OR s.record_key IS NULL${changed}`,
+    `  FULL OUTER JOIN ${t.snapshot} AS s ON m.record_key = s.record_key${onlyDelta}`,
     `) AS delta`,
     `WHERE op IN (${ops})`,
   ].join('\n');

@@ -1,0 +1,245 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { availableWarehouses } from './support/warehouses.js';
+import { FakeWebhookServer } from './fakes/webhook-server.js';
+import { createFixture, expectedAudience, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
+import { collect, finished, type CliProject } from './support/cli-project.js';
+
+const warehouses = await availableWarehouses();
+
+describe.each(warehouses)('sync scenarios on $name', (wh) => {
+  let hook: FakeWebhookServer;
+  let p: CliProject;
+  const run = (...args: string[]) => p.cli(['run', '--json', ...args], HOOK_ENV);
+
+  beforeEach(async () => {
+    hook = await new FakeWebhookServer(HOOK_SECRET).start();
+  });
+  afterEach(async () => {
+    await hook.stop();
+    await p?.cleanUp();
+  });
+
+  it('initial load sends every member once, signed, and records it', async () => {
+    p = await createFixture(wh, hook, 120);
+    const r = await run();
+    expect(r.code, r.stderr).toBe(0);
+    const f = finished(r, 'active_to_hook');
+    expect(f.status).toBe('success');
+    expect(f.counts).toMatchObject({ members: 120, planned_add: 120, succeeded_add: 120, rejected: 0, failed: 0 });
+    expect(hook.audience).toEqual(await expectedAudience(p));
+    expect(hook.operations).toHaveLength(120);
+    expect(hook.batches.every((b) => b.operations.length <= 25)).toBe(true);
+    expect(await p.count(`SELECT count(*) FROM audsync.sync_changelog WHERE status = 'succeeded' AND op = 'add'`)).toBe(120);
+    const [cl] = await p.query(`SELECT destination_record_id FROM audsync.sync_changelog WHERE record_key = '7'`);
+    expect(cl?.destination_record_id).toBe('id-7');
+    const [run1] = await p.query('SELECT status, members, planned_add, succeeded_add, finished_at FROM audsync.sync_runs');
+    expect(run1).toMatchObject({ status: 'success' });
+    expect(Number(run1!.members)).toBe(120);
+    expect(await p.count(`SELECT count(*) FROM audsync.audience_events WHERE event = 'enter' AND model = 'active_customers'`)).toBe(120);
+  });
+
+  it('churn sends exactly the delta, and the destination ends equal to the audience', async () => {
+    p = await createFixture(wh, hook, 100);
+    expect((await run()).code).toBe(0);
+    hook.reset();
+    await p.exec(
+      `UPDATE src.customers SET tier = 'platinum' WHERE id IN (1, 2, 3)`, // change
+      `UPDATE src.customers SET active = FALSE WHERE id IN (10, 11)`, // exit
+      `DELETE FROM src.customers WHERE id IN (20, 21, 22)`, // deleted rows
+      `INSERT INTO src.customers VALUES (101, 'new101@example.com', 'gold', TRUE), (102, 'new102@example.com', 'silver', TRUE)`, // enter
+    );
+    const r = await run();
+    expect(r.code, r.stderr).toBe(0);
+    const f = finished(r, 'active_to_hook');
+    expect(f.counts).toMatchObject({ planned_add: 2, planned_change: 3, planned_remove: 5, succeeded_add: 2, succeeded_change: 3, succeeded_remove: 5 });
+    const sent = hook.operations.map((o) => `${o.op}:${o.key}`).sort();
+    expect(sent).toEqual(['add:101', 'add:102', 'change:1', 'change:2', 'change:3', 'remove:10', 'remove:11', 'remove:20', 'remove:21', 'remove:22'].sort());
+    // A remove carries the fields last sent.
+    expect(hook.operations.find((o) => o.key === '20')?.fields).toEqual({ email: 'user20@example.com', tier: 'silver' });
+    expect(hook.audience).toEqual(await expectedAudience(p));
+    expect(await p.count(`SELECT count(*) FROM audsync.audience_events WHERE event = 'exit'`)).toBe(5);
+  });
+
+  it('a run with no change sends nothing, and plan never sends', async () => {
+    p = await createFixture(wh, hook, 50);
+    const planned = await p.cli(['plan', '--json'], HOOK_ENV);
+    expect(planned.code).toBe(0);
+    expect(planned.events.find((e) => e.event === 'planned')).toMatchObject({ add: 50, change: 0, remove: 0 });
+    expect(hook.batches).toHaveLength(0);
+    expect(await p.count('SELECT count(*) FROM audsync.sync_runs')).toBe(0);
+    expect((await run()).code).toBe(0);
+    hook.reset();
+    const again = await run();
+    expect(finished(again, 'active_to_hook')).toMatchObject({ status: 'success', counts: { planned_add: 0, planned_change: 0, planned_remove: 0 } });
+    expect(hook.batches).toHaveLength(0);
+  });
+
+  it('plan works without destination secrets', async () => {
+    p = await createFixture(wh, hook, 10);
+    const r = await p.cli(['plan', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('a 429/5xx storm and a timeout still converge', async () => {
+    p = await createFixture(wh, hook, 200);
+    hook.knobs.retryAfter = '0';
+    hook.knobs.failNext = [429, 503, 500, 429, 502, 504, 429, 503, 500, 429];
+    hook.knobs.hangNext = 1;
+    const r = await run();
+    expect(r.code, r.stderr).toBe(0);
+    expect(finished(r, 'active_to_hook')).toMatchObject({ status: 'success', counts: { succeeded_add: 200, failed: 0 } });
+    expect(hook.failures.length).toBe(10);
+    expect(r.events.filter((e) => e.event === 'retry').length).toBeGreaterThanOrEqual(11);
+    expect(hook.audience).toEqual(await expectedAudience(p));
+  });
+
+  it('a batch that exhausts its attempts is failed, and the next run sends it again', async () => {
+    p = await createFixture(wh, hook, 10, { batchSize: 10 });
+    hook.knobs.failNext = Array(8).fill(503);
+    hook.knobs.retryAfter = '0';
+    const r = await run();
+    expect(r.code).toBe(0);
+    expect(finished(r, 'active_to_hook')).toMatchObject({ status: 'warning', counts: { failed: 10, succeeded_add: 0 } });
+    expect(await p.count(`SELECT count(*) FROM audsync.sync_changelog WHERE status = 'failed'`)).toBe(10);
+    const again = await run();
+    expect(finished(again, 'active_to_hook')).toMatchObject({ status: 'success', counts: { planned_add: 10, succeeded_add: 10 } });
+    expect(hook.audience).toEqual(await expectedAudience(p));
+  });
+
+  it('rejected rows are recorded with the reason, the run is a warning, and the next run retries exactly them', async () => {
+    p = await createFixture(wh, hook, 60);
+    hook.knobs.rejectKeys.set('5', 'invalid email').set('44', 'unknown list');
+    const r = await run();
+    expect(r.code).toBe(0);
+    expect(finished(r, 'active_to_hook')).toMatchObject({ status: 'warning', counts: { succeeded_add: 58, rejected: 2 } });
+    const rejected = await p.query(`SELECT record_key, error_message FROM audsync.sync_changelog WHERE status = 'rejected' ORDER BY record_key`);
+    expect(rejected).toEqual([
+      { record_key: '44', error_message: 'unknown list' },
+      { record_key: '5', error_message: 'invalid email' },
+    ]);
+    const [health] = await p.query(`SELECT last_status, pending_retries FROM audsync.sync_health`);
+    expect(health).toMatchObject({ last_status: 'warning' });
+    expect(Number(health!.pending_retries)).toBe(2);
+    hook.knobs.rejectKeys.clear();
+    hook.reset();
+    const again = await run();
+    expect(finished(again, 'active_to_hook')).toMatchObject({ status: 'success', counts: { planned_add: 2, succeeded_add: 2 } });
+    expect(hook.operations.map((o) => o.key).sort()).toEqual(['44', '5']);
+    expect(hook.audience).toEqual(await expectedAudience(p));
+  });
+
+  it('kill -9 in the middle of streaming, then an immediate rerun, converges with nothing lost', async () => {
+    p = await createFixture(wh, hook, 400, { batchSize: 10 });
+    hook.knobs.delayMs = 60;
+    const child = p.spawn(['run', '--json'], HOOK_ENV);
+    const done = collect(child);
+    await until(() => hook.batches.length >= 8);
+    child.kill('SIGKILL');
+    await done;
+    const delivered = hook.batches.length;
+    expect(delivered).toBeLessThan(40);
+    hook.knobs.delayMs = 0;
+    const r = await run();
+    expect(r.code, r.stderr).toBe(0);
+    const f = finished(r, 'active_to_hook');
+    expect(f.status).toBe('success');
+    // Everything committed before the kill is not planned again; the rest is.
+    expect(f.counts.planned_add).toBeLessThanOrEqual(400 - (delivered - 4) * 10);
+    expect(hook.audience).toEqual(await expectedAudience(p));
+    const runs = await p.query('SELECT status FROM audsync.sync_runs ORDER BY started_at');
+    expect(runs.map((x) => x.status)).toEqual(['aborted', 'success']);
+    expect(await p.count(`SELECT count(*) FROM audsync.snapshot__active_to_hook`)).toBe(400);
+  });
+
+  it('an emptied source is stopped by the default guardrail; --force goes through', async () => {
+    p = await createFixture(wh, hook, 80);
+    expect((await run()).code).toBe(0);
+    hook.reset();
+    await p.exec('DELETE FROM src.customers');
+    const r = await run();
+    expect(r.code).toBe(1);
+    const f = finished(r, 'active_to_hook');
+    expect(f.status).toBe('aborted');
+    expect(f.error).toMatch(/would remove 80 of 80 .*maxRemovePercent 50/);
+    expect(hook.batches).toHaveLength(0);
+    expect(await p.count('SELECT count(*) FROM audsync.snapshot__active_to_hook')).toBe(80);
+    const forced = await run('--force');
+    expect(forced.code).toBe(0);
+    expect(finished(forced, 'active_to_hook')).toMatchObject({ status: 'success', counts: { succeeded_remove: 80 } });
+    expect(hook.audience.size).toBe(0);
+  });
+
+  it('maxAddPercent and minMembers guardrails abort before sending', async () => {
+    p = await createFixture(wh, hook, 20, { guardrails: '{ maxAddPercent: 10, minMembers: 5 }' });
+    expect((await run()).code).toBe(0); // first load: maxAddPercent does not apply
+    await p.exec(`INSERT INTO src.customers SELECT i, 'x' || i || '@example.com', 'gold', TRUE FROM generate_series(21, 30) AS t(i)`);
+    hook.reset();
+    const r = await run();
+    expect(r.code).toBe(1);
+    expect(finished(r, 'active_to_hook').error).toMatch(/maxAddPercent 10/);
+    await p.exec('DELETE FROM src.customers WHERE id > 3');
+    const few = await run();
+    expect(finished(few, 'active_to_hook').error).toMatch(/(maxRemovePercent|fewer than minMembers 5)/);
+    expect(hook.batches).toHaveLength(0);
+  });
+
+  it('--full-refresh re-sends every member and still removes who left', async () => {
+    p = await createFixture(wh, hook, 30);
+    expect((await run()).code).toBe(0);
+    await p.exec('UPDATE src.customers SET active = FALSE WHERE id = 1');
+    hook.reset();
+    hook.audience.clear(); // the destination lost its data
+    hook.audience.set('1', { email: 'stale' });
+    const r = await run('--full-refresh');
+    expect(finished(r, 'active_to_hook')).toMatchObject({ status: 'success', counts: { planned_add: 29, planned_remove: 1 } });
+    expect(hook.audience).toEqual(await expectedAudience(p));
+    const [last] = await p.query('SELECT full_refresh FROM audsync.sync_runs ORDER BY started_at DESC LIMIT 1');
+    expect(last?.full_refresh).toBe(true);
+    hook.reset();
+    expect(finished(await run(), 'active_to_hook').counts.planned_add).toBe(0);
+  });
+
+  it('changing the field mapping re-sends rows as change, never a wipe', async () => {
+    p = await createFixture(wh, hook, 15);
+    expect((await run()).code).toBe(0);
+    p.write({ 'audsync.config.ts': (await import('./support/audience-fixture.js')).fixtureConfig(hook.url, { fields: `{ email: 'email', tier: 'tier', id_copy: 'id' }` }) });
+    hook.reset();
+    const r = await run();
+    expect(finished(r, 'active_to_hook').counts).toMatchObject({ planned_add: 0, planned_change: 15, planned_remove: 0 });
+    expect(hook.operations.every((o) => o.op === 'change' && 'id_copy' in o.fields)).toBe(true);
+  });
+
+  it('modes filter what is sent: upsert never removes, add only adds, update only changes', async () => {
+    for (const [mode, expectOps] of [
+      ['upsert', ['add:99', 'change:1']],
+      ['add', ['add:99']],
+      ['update', ['change:1', 'change:99']],
+    ] as const) {
+      p = await createFixture(wh, hook, 10, { mode });
+      expect((await run()).code).toBe(0);
+      await p.exec(`UPDATE src.customers SET tier = 'vip' WHERE id = 1`, 'DELETE FROM src.customers WHERE id = 2', `INSERT INTO src.customers VALUES (99, 'n@example.com', 'gold', TRUE)`);
+      hook.reset();
+      const r = await run();
+      expect(r.code, `${mode}: ${r.stderr}`).toBe(0);
+      expect(hook.operations.map((o) => `${o.op}:${o.key}`).sort(), mode).toEqual([...expectOps]);
+      await p.cleanUp();
+    }
+  });
+
+  it('remove mode removes each listed member once', async () => {
+    p = await createFixture(wh, hook, 5, { mode: 'remove' });
+    const r = await run();
+    expect(finished(r, 'active_to_hook').counts).toMatchObject({ planned_remove: 5, succeeded_remove: 5 });
+    hook.reset();
+    expect(finished(await run(), 'active_to_hook').counts.planned_remove).toBe(0);
+    expect(hook.batches).toHaveLength(0);
+  });
+});
+
+async function until(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
