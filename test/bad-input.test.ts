@@ -1,0 +1,157 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { duckdbWarehouse } from './support/warehouses.js';
+import { FakeWebhookServer } from './fakes/webhook-server.js';
+import { ACTIVE_MODEL, createFixture, fixtureConfig, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
+import { finished, type CliProject, type CliResult } from './support/cli-project.js';
+
+/** A user's mistake: the named culprit, a hint, no stack trace, nothing sent. */
+function expectUserError(r: CliResult, code: number, message: RegExp): void {
+  expect(r.code, r.stdout + r.stderr).toBe(code);
+  expect(r.stderr).toMatch(message);
+  expect(r.stderr).toMatch(/hint: /);
+  expect(r.stderr).not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
+  expect(r.stderr).not.toMatch(/hit a bug/);
+}
+
+describe('bad input is refused clearly, with nothing sent', () => {
+  let hook: FakeWebhookServer;
+  let p: CliProject;
+  const run = (env = HOOK_ENV) => p.cli(['run', '--json'], env);
+
+  beforeEach(async () => {
+    hook = await new FakeWebhookServer(HOOK_SECRET).start();
+    p = await createFixture(duckdbWarehouse, hook, 10);
+  });
+  afterEach(async () => {
+    expect(hook.batches).toHaveLength(0);
+    await hook.stop();
+    await p.cleanUp();
+  });
+
+  it('a Handlebars syntax error names the file and line', async () => {
+    p.write({ 'models/active_customers.sql': 'select id, email, tier\nfrom {{source "src" "customers"}\nwhere active\n' });
+    const r = await run();
+    expectUserError(r, 2, /models\/active_customers\.sql:2: template syntax error/);
+  });
+
+  it('an unknown ref names the file, line and the known models', async () => {
+    p.write({ 'models/active_customers.sql': 'select * from\n\n{{ref "missing_model"}} as m\n' });
+    const r = await run();
+    expectUserError(r, 2, /models\/active_customers\.sql:3: unknown ref "missing_model"/);
+    expect(r.stderr).toMatch(/Known models: active_customers/);
+  });
+
+  it('an unknown macro names the file and line', async () => {
+    p.write({ 'models/active_customers.sql': 'select id, email, tier from {{source "src" "customers"}}\nwhere {{no_such_macro "x"}}\n' });
+    expectUserError(await run(), 2, /models\/active_customers\.sql:2: unknown macro or helper "no_such_macro"/);
+  });
+
+  it('a SQL error in a model names the model and what the warehouse said', async () => {
+    p.write({ 'models/active_customers.sql': 'select id, email, tier, no_such_column from {{source "src" "customers"}}\n' });
+    const r = await run();
+    expectUserError(r, 2, /models\/active_customers\.sql: the warehouse rejected the model's SQL: .*no_such_column/);
+    expect(r.events.find((e) => e.event === 'error')).toMatchObject({ error: { type: 'CompileError' }, exit_code: 2 });
+  });
+
+  it('an unknown destination names the sync path and the known ones', async () => {
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace("destination: 'hook'", "destination: 'crm'") });
+    expectUserError(await run(), 2, /syncs\.active_to_hook\.destination: no destination named "crm" \(known: "hook"\)/);
+  });
+
+  it('an invalid mode lists the valid ones', async () => {
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url, { mode: 'sync_everything' }) });
+    expectUserError(await run(), 2, /syncs\.active_to_hook\.mode: invalid mode "sync_everything" \(expected mirror \| upsert \| add \| update \| remove\)/);
+  });
+
+  it('a key column missing from the model lists the columns it has', async () => {
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace("key: 'id'", "key: 'customer_id'") });
+    const r = await run();
+    expectUserError(r, 2, /syncs\.active_to_hook\.key: column "customer_id" is not in model active_customers/);
+    expect(r.stderr).toMatch(/The model returns: id, email, tier/);
+  });
+
+  it('a mapped column missing from the model names the field', async () => {
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url, { fields: `{ email: 'email', phone: 'phone_number' }` }) });
+    expectUserError(await run(), 2, /syncs\.active_to_hook\.fields\.phone: column "phone_number" is not in model/);
+  });
+
+  it('a missing env var for a secret names the variable and who needs it', async () => {
+    const r = await run({ HOOK_SECRET: '' });
+    expectUserError(r, 2, /destinations\.hook\.secret: environment variable HOOK_SECRET is empty/);
+    expect(await p.count('SELECT count(*) FROM audsync.sync_runs')).toBe(0);
+  });
+
+  it('duplicate keys fail the sync before sending, with the count and samples', async () => {
+    await p.exec(`INSERT INTO src.customers VALUES (3, 'dup@example.com', 'gold', TRUE), (3, 'dup2@example.com', 'gold', TRUE), (7, 'd@example.com', 'gold', TRUE)`);
+    const r = await run();
+    expect(r.code).toBe(1);
+    const f = finished(r, 'active_to_hook');
+    expect(f.status).toBe('failed');
+    expect(f.error).toMatch(/3 duplicate row\(s\) for key "id" in model active_customers; e\.g\. 3 \(3×\), 7 \(2×\)/);
+    const [row] = await p.query('SELECT status, error FROM audsync.sync_runs');
+    expect(row?.status).toBe('failed');
+    expect(await p.count('SELECT count(*) FROM audsync.snapshot__active_to_hook')).toBe(0);
+  });
+
+  it('null keys are excluded and counted as invalid', async () => {
+    await p.exec(`INSERT INTO src.customers VALUES (NULL, 'nokey@example.com', 'gold', TRUE)`);
+    hook.knobs.failNext = [];
+    const r = await p.cli(['plan', '--json'], HOOK_ENV);
+    expect(r.events.find((e) => e.event === 'planned')).toMatchObject({ members: 10, invalid: 1, add: 10 });
+  });
+
+  it('a config syntax error names the config file', async () => {
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace('syncs: {', 'syncs: {{') });
+    expectUserError(await run(), 2, /audsync\.config\.ts: could not load the config/);
+  });
+
+  it('an unknown warehouse type lists the supported ones', async () => {
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace('__WAREHOUSE__', "{ type: 'bigquery' }") });
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace("warehouse: __WAREHOUSE__", "warehouse: { type: 'bigquery' } as never") });
+    expectUserError(await run(), 2, /warehouse\.type: unknown warehouse type "bigquery" \(expected duckdb \| postgres \| snowflake\)/);
+  });
+
+  it('an unknown option and a batch size above the maximum are refused by path', async () => {
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace('batchSize: 25', 'batchSize: 50000, colour: 1') });
+    const r = await run();
+    expectUserError(r, 2, /destinations\.hook\.colour: unknown option/);
+    expect(r.stderr).toMatch(/destinations\.hook\.batchSize: must be at most 10000/);
+  });
+
+  it('an identifier that tries SQL injection is quoted safely and the source survives', async () => {
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace("key: 'id'", `key: 'id" FROM src.customers; DROP TABLE src.customers; --'`) });
+    const r = await run();
+    expectUserError(r, 2, /syncs\.active_to_hook\.key: column "id" FROM src\.customers; DROP TABLE src\.customers; --" is not in model/);
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url, { fields: `{ "x') ; DROP TABLE src.customers; --": 'email' }` }) });
+    hook.knobs.failNext = [];
+    const planned = await p.cli(['plan', '--json'], HOOK_ENV);
+    expect(planned.code, planned.stderr).toBe(0);
+    expect(await p.count('SELECT count(*) FROM src.customers')).toBe(10);
+  });
+
+  it('a sync name that is not a plain identifier is refused', async () => {
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace('active_to_hook:', '"x; DROP TABLE src.customers":') });
+    expectUserError(await run(), 2, /syncs\.x; DROP TABLE src\.customers: sync names use letters, digits and underscores/);
+    expect(await p.count('SELECT count(*) FROM src.customers')).toBe(10);
+  });
+
+  it('unknown commands and --select names are usage errors', async () => {
+    expectUserError(await p.cli(['sync']), 2, /unknown command "sync"/);
+    expectUserError(await p.cli(['run', '--select', 'nope'], HOOK_ENV), 2, /--select: no sync or model named "nope"/);
+  });
+
+  it('a missing config file says how to create one', async () => {
+    expectUserError(await p.cli(['plan', '--config', 'nowhere.config.ts']), 2, /config file not found: nowhere\.config\.ts/);
+  });
+
+  it('a secret never reaches output, errors or warehouse tables', async () => {
+    hook.knobs.rejectKeys.set('2', `token ${HOOK_SECRET} was refused`);
+    const r = await run();
+    expect(r.stdout + r.stderr).not.toContain(HOOK_SECRET);
+    const [row] = await p.query(`SELECT error_message FROM audsync.sync_changelog WHERE status = 'rejected'`);
+    expect(row?.error_message).toBe('token *** was refused');
+    hook.batches.length = 0; // this test sends on purpose
+  });
+});
+
+void ACTIVE_MODEL;
