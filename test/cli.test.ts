@@ -1,0 +1,151 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { duckdbWarehouse } from './support/warehouses.js';
+import { FakeWebhookServer } from './fakes/webhook-server.js';
+import { createFixture, fixtureConfig, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
+import { BIN, collect, finished, REPO, type CliProject } from './support/cli-project.js';
+
+describe('the CLI', () => {
+  let hook: FakeWebhookServer;
+  let p: CliProject;
+
+  beforeEach(async () => {
+    hook = await new FakeWebhookServer(HOOK_SECRET).start();
+    p = await createFixture(duckdbWarehouse, hook, 30);
+  });
+  afterEach(async () => {
+    await hook.stop();
+    await p.cleanUp();
+  });
+
+  it('init scaffolds a project that compiles, plans and runs', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audsync-init-'));
+    const node = (args: string[], cwd: string) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' });
+    expect(node(['init', 'my-project'], dir).status).toBe(0);
+    const proj = path.join(dir, 'my-project');
+    expect(fs.existsSync(path.join(proj, 'audsync.config.ts'))).toBe(true);
+    expect(node(['compile'], proj).status).toBe(0);
+    const run = node(['run'], proj);
+    expect(run.status, run.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(proj, 'out/active_customers.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+    const again = node(['init', 'my-project'], dir);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/already has audsync\.config\.ts/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('compile writes formatted SQL for models and syncs to target/compiled/', async () => {
+    const r = await p.cli(['compile', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const model = fs.readFileSync(path.join(p.dir, 'target/compiled/models/active_customers.sql'), 'utf8');
+    expect(model).toBe('-- members: active customers\nSELECT\n  id,\n  email,\n  tier\nFROM\n  "src"."customers"\nWHERE\n  active\n');
+    const sync = fs.readFileSync(path.join(p.dir, 'target/compiled/syncs/active_to_hook.sql'), 'utf8');
+    expect(sync).toContain(`CAST(m."id" AS VARCHAR) AS record_key`);
+    expect(sync).toContain(`json_object('email', m."email", 'tier', m."tier")`);
+  });
+
+  it('status reports the last run of each sync from sync_health', async () => {
+    const before = await p.cli(['status', '--json']);
+    expect(before.events).toEqual([expect.objectContaining({ event: 'sync_status', sync_name: 'active_to_hook', last_status: 'never_run' })]);
+    expect((await p.cli(['run', '--json'], HOOK_ENV)).code).toBe(0);
+    const after = await p.cli(['status', '--json']);
+    expect(after.events[0]).toMatchObject({ sync_name: 'active_to_hook', last_status: 'success', members: 30, pending_retries: 0 });
+    expect(after.events[0]!.last_success_at).toBeTruthy();
+  });
+
+  it('run --due runs only syncs whose schedule fired since their last run', async () => {
+    p.write({
+      'audsync.config.ts': fixtureConfig(hook.url, {
+        extraSync: `
+    hourly: { model: 'active_customers', destination: 'hook', key: 'id', schedule: '0 * * * *' },
+    yearly_far: { model: 'active_customers', destination: 'hook', key: 'id', schedule: '0 0 1 1 *' },`,
+      }),
+    });
+    const first = await p.cli(['run', '--due', '--json'], HOOK_ENV);
+    expect(first.code, first.stderr).toBe(0);
+    const ran = first.events.filter((e) => e.event === 'sync_finished').map((e) => e.sync);
+    expect(ran).toEqual(['hourly', 'yearly_far']); // never run: both due
+    expect(first.events.find((e) => e.event === 'skipped' && e.sync === 'active_to_hook')).toMatchObject({ reason: expect.stringMatching(/no schedule/) });
+    const second = await p.cli(['run', '--due', '--json'], HOOK_ENV);
+    expect(second.events.filter((e) => e.event === 'sync_finished')).toHaveLength(0);
+    expect(second.events.filter((e) => e.event === 'skipped').map((e) => e.sync).sort()).toEqual(['active_to_hook', 'hourly', 'yearly_far']);
+  });
+
+  it('a second run while one holds the warehouse exits fast naming the holder', async () => {
+    hook.knobs.delayMs = 200;
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url, { batchSize: 1 }) });
+    const first = p.spawn(['run', '--json'], HOOK_ENV);
+    const firstDone = collect(first);
+    while (hook.batches.length < 1) await new Promise((r) => setTimeout(r, 20));
+    const t0 = Date.now();
+    const second = await p.cli(['run', '--json'], HOOK_ENV);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`warehouse\\.duckdb is in use by another process \\(PID ${first.pid}\\)`));
+    first.kill('SIGKILL');
+    await firstDone;
+    hook.knobs.delayMs = 0;
+    const third = await p.cli(['run', '--json'], HOOK_ENV);
+    expect(finished(third, 'active_to_hook').status).toBe('success');
+  });
+
+  it('SIGTERM stops after the batches in flight and records the rest as aborted', async () => {
+    hook.knobs.delayMs = 100;
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url, { batchSize: 2 }) });
+    const child = p.spawn(['run', '--json'], HOOK_ENV);
+    const done = collect(child);
+    while (hook.batches.length < 2) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.code).toBe(1);
+    const f = finished(r, 'active_to_hook');
+    expect(f.status).toBe('aborted');
+    const aborted = await p.count(`SELECT count(*) FROM audsync.sync_changelog WHERE status = 'aborted'`);
+    const succeeded = await p.count(`SELECT count(*) FROM audsync.sync_changelog WHERE status = 'succeeded'`);
+    expect(aborted + succeeded).toBe(30);
+    expect(aborted).toBeGreaterThan(0);
+    hook.knobs.delayMs = 0;
+    const again = await p.cli(['run', '--json'], HOOK_ENV);
+    expect(finished(again, 'active_to_hook').counts.planned_add).toBe(aborted);
+  });
+
+  it('shows progress with rows, rate and time left on a TTY', async () => {
+    hook.knobs.delayMs = 30;
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url, { batchSize: 3 }) });
+    // util-linux `script` gives the CLI a pseudo-terminal, as a person's shell would.
+    const child = spawn('script', ['-qec', `${process.execPath} ${BIN} run`, '/dev/null'], { cwd: p.dir, env: { ...process.env, ...HOOK_ENV } });
+    const out = (await collect(child)).stdout;
+    expect(out).toMatch(/active_to_hook: \d+\/30 rows\s+[\d,]+ rows\/s\s+ETA \d+s/);
+    expect(out).toMatch(/active_to_hook: SUCCESS in [\d.]+s: sent \+30 ~0 -0/);
+    expect(out).not.toMatch(/^\{"event"/m);
+  });
+});
+
+describe('the packed package', () => {
+  it('installs from its tarball and runs its bin in a separate project', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audsync-pack-'));
+    try {
+      const tgz = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: REPO, encoding: 'utf8' }).trim().split('\n').pop()!;
+      const proj = path.join(dir, 'user-project');
+      fs.mkdirSync(proj);
+      fs.writeFileSync(path.join(proj, 'package.json'), JSON.stringify({ name: 'user-project', private: true, type: 'module' }));
+      execFileSync('npm', ['install', '--no-audit', '--no-fund', '--silent', path.join(dir, tgz)], { cwd: proj, stdio: 'pipe' });
+      const bin = path.join(proj, 'node_modules', '.bin', 'audsync');
+      expect(spawnSync(bin, ['init', '.'], { cwd: proj, encoding: 'utf8' }).status).toBe(0);
+      // The scaffolded config imports defineConfig and env from 'audsync', resolved from node_modules.
+      expect(fs.readFileSync(path.join(proj, 'audsync.config.ts'), 'utf8')).toContain("from 'audsync'");
+      const run = spawnSync(bin, ['run', '--json'], { cwd: proj, encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+      const status = spawnSync(bin, ['status', '--json'], { cwd: proj, encoding: 'utf8' });
+      expect(JSON.parse(status.stdout.trim().split('\n')[0]!)).toMatchObject({ sync_name: 'active_customers_to_file', last_status: 'success', members: 2 });
+      const files = execFileSync('tar', ['-tzf', path.join(dir, tgz)], { encoding: 'utf8' });
+      expect(files).not.toMatch(/package\/test\//);
+      expect(files).toMatch(/package\/macros\/hashing\.sql/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
