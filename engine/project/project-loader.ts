@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { ConfigError } from '../errors.js';
 import type { NormalizedConfig } from '../config/normalized-config.js';
 
@@ -27,7 +27,7 @@ export interface Project {
 }
 
 /** The package's own macros/ folder (shipped next to dist/). */
-export const BUILTIN_MACROS_DIR = fileURLToPath(new URL('../../../macros/', import.meta.url));
+export const BUILTIN_MACROS_DIR = path.join(PACKAGE_ROOT, 'macros');
 
 /** Reads models/ and macros/ of the project, plus the built-in macros. */
 export function loadProject(config: NormalizedConfig): Project {

@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TemplateCompiler } from '../engine/compile/template-compiler.js';
+import { compileMembershipSelect } from '../engine/compile/sync-compiler.js';
+import { getDialect, allDialectNames } from '../engine/dialects/dialect-registry.js';
+import { BUILTIN_MACROS_DIR, type Project } from '../engine/project/project-loader.js';
+import { validateConfig } from '../engine/config/config-validate.js';
+import { defineDestination } from '../engine/destination/destination-api.js';
+import { DuckDBConnection } from '../engine/warehouse/duckdb-connection.js';
+import { createPlanSql } from '../engine/plan/plan-sql.js';
+import { syncTables } from '../engine/plan/plan-tables.js';
+import { commitBatchSql } from '../engine/state/state-sql.js';
+import type { WarehouseType } from '../engine/config/config-types.js';
+
+function project(models: Record<string, string>, macros: Record<string, string> = {}): Project {
+  const builtin = fs.readdirSync(BUILTIN_MACROS_DIR).filter((f) => f.endsWith('.sql'));
+  return {
+    dir: '/p',
+    models: new Map(Object.entries(models).map(([name, source]) => [name, { name, file: `models/${name}.sql`, source }])),
+    macroFiles: [
+      ...builtin.map((f) => ({ file: `audsync/macros/${f}`, source: fs.readFileSync(path.join(BUILTIN_MACROS_DIR, f), 'utf8'), builtin: true })),
+      ...Object.entries(macros).map(([f, source]) => ({ file: `macros/${f}`, source, builtin: false })),
+    ],
+  };
+}
+
+const compile = (dialect: WarehouseType, models: Record<string, string>, name: string, macros: Record<string, string> = {}, vars = {}) =>
+  new TemplateCompiler(project(models, macros), getDialect(dialect), vars).compileModel(name);
+
+describe('model templates', () => {
+  it('inline refs, quote sources and turn vars into literals', () => {
+    const sql = compile('duckdb', { base: 'select * from {{source "shop" "orders"}}', top: "select * from {{ref 'base'}} as b where b.amount > {{var 'min'}} and b.country = {{var 'country'}}" }, 'top', {}, { min: 100, country: "O'Hare" });
+    expect(sql).toBe(`select * from (\nselect * from "shop"."orders"\n) as b where b.amount > 100 and b.country = 'O''Hare'`);
+  });
+
+  it('dispatches macros: <dialect>__name, then default__name; project macros override built-ins', () => {
+    const model = { m: "select {{within_days 'ts' 30}} as recent, {{is_true 'flag'}} as ok" };
+    expect(compile('duckdb', model, 'm')).toBe(`select (ts >= CURRENT_TIMESTAMP - TO_DAYS(CAST(30 AS INTEGER))) as recent, (lower(trim(CAST(flag AS VARCHAR))) IN ('true', 't', 'yes', 'y', '1')) as ok`);
+    const own = { 'mine.sql': "{{#macro 'default__is_true' 'column'}}({{column}} = 'Y'){{/macro}}" };
+    expect(compile('duckdb', model, 'm', own)).toContain(`(flag = 'Y') as ok`);
+    const duckOnly = { 'mine.sql': "{{#macro 'default__greet' 'x'}}'default {{x}}'{{/macro}}{{#macro 'duckdb__greet' 'x'}}'duck {{x}}'{{/macro}}" };
+    expect(compile('duckdb', { g: "select {{greet 'hi'}}" }, 'g', duckOnly)).toBe(`select 'duck hi'`);
+  });
+
+  it('detects circular refs', () => {
+    expect(() => compile('duckdb', { a: "select * from {{ref 'b'}} x", b: "select * from {{ref 'a'}} y" }, 'a')).toThrow(/circular ref: a -> b -> a/);
+  });
+
+  it('reports an unset var with the file and line', () => {
+    expect(() => compile('duckdb', { m: "select 1\nwhere x = {{var 'nope'}}" }, 'm')).toThrow(/models\/m\.sql:2: var "nope" is not set/);
+  });
+});
+
+/** Reference normalization, written independently of the SQL, per identifier kind. */
+const REFERENCE: Record<string, (v: string | null) => string | null> = {
+  email: (v) => (v === null || v.trim() === '' ? null : v.trim().toLowerCase()),
+  phone: (v) => (v === null || v.replace(/[^0-9]/g, '') === '' ? null : v.replace(/[^0-9]/g, '')),
+};
+const sha = (s: string | null) => (s === null ? null : createHash('sha256').update(s, 'utf8').digest('hex'));
+
+describe('identifier hashing in the warehouse', () => {
+  const tricky = {
+    email: ['  Foo.Bar+Tag@Example.COM ', 'ÉLODIE@exemple.fr', 'plain@x.io', '   ', '', null],
+    phone: ['+1 (555) 010-0200', '0044 20 7946 0018', '555.010.0200 ', 'n/a', null],
+  };
+  it('normalizes then SHA-256-hashes the same way as the reference, on DuckDB', async () => {
+    const conn = await DuckDBConnection.open(':memory:');
+    try {
+      for (const [kind, values] of Object.entries(tricky)) {
+        for (const v of values) {
+          const lit = v === null ? 'NULL' : conn.dialect.quoteLiteral(v);
+          const [row] = await conn.query(`SELECT ${conn.dialect.hashIdentifier(kind as 'email', lit)} AS h`);
+          expect(row?.h ?? null, `${kind} ${JSON.stringify(v)}`).toBe(sha(REFERENCE[kind]!(v)));
+        }
+      }
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('a destination that declares identifiers gets them hashed by the compiled SQL', () => {
+    const adPlatform = defineDestination<Record<string, never>>({
+      type: 'test_ads',
+      description: 'test',
+      options: {},
+      identifiers: { EMAIL: { kind: 'email' }, PHONE: { kind: 'phone' } },
+      batchSize: { default: 10, max: 10 },
+      connect: () => ({ sendBatch: async () => [] }),
+    });
+    const config = validateConfig(
+      { warehouse: { type: 'duckdb' }, destinations: { ads: { type: 'test_ads' } }, syncs: { s: { model: 'm', destination: 'ads', key: 'id', fields: { EMAIL: 'email', PHONE: 'phone', tier: 'tier' } } } },
+      '/p/audsync.config.ts',
+      { test_ads: adPlatform as never },
+    );
+    const sql = compileMembershipSelect(getDialect('duckdb'), 'select 1', config.syncs.s!);
+    expect(sql).toContain(`'EMAIL', sha256(NULLIF(lower(trim(CAST(m."email" AS VARCHAR))), ''))`);
+    expect(sql).toContain(`'PHONE', sha256(NULLIF(regexp_replace(CAST(m."phone" AS VARCHAR), '[^0-9]', '', 'g'), ''))`);
+    expect(sql).toContain(`'tier', m."tier"`);
+  });
+});
+
+/** The exact SQL each dialect sends for the plan and the per-batch commit. */
+const GOLDEN: Partial<Record<WarehouseType, { plan: string; commit: string[] }>> = {
+  duckdb: {
+    plan: `CREATE OR REPLACE TABLE "audsync"."plan__s" AS
+SELECT op, record_key, fields_json, row_hash, destination_record_id FROM (
+  SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE CASE WHEN s.record_key IS NULL THEN 'add' ELSE 'change' END END AS op,
+    COALESCE(m.record_key, s.record_key) AS record_key,
+    COALESCE(m.fields_json, s.fields_json) AS fields_json,
+    m.row_hash AS row_hash,
+    s.destination_record_id AS destination_record_id
+  FROM (SELECT record_key, fields_json, row_hash FROM "audsync"."members__s" WHERE record_key IS NOT NULL) AS m
+  FULL OUTER JOIN "audsync"."snapshot__s" AS s ON m.record_key = s.record_key
+  WHERE m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash
+) AS delta
+WHERE op IN ('add', 'change', 'remove')`,
+    commit: [
+      `INSERT INTO "audsync"."sync_changelog" (run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, attempted_at)
+SELECT run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, CAST(attempted_at AS TIMESTAMPTZ) FROM "audsync"."stage__s"`,
+      `DELETE FROM "audsync"."snapshot__s" WHERE record_key IN (SELECT record_key FROM "audsync"."stage__s" WHERE status = 'succeeded')`,
+      `INSERT INTO "audsync"."snapshot__s" (record_key, fields_json, row_hash, destination_record_id, synced_at)
+SELECT record_key, fields_json, row_hash, destination_record_id, CAST(attempted_at AS TIMESTAMPTZ) FROM "audsync"."stage__s" WHERE status = 'succeeded' AND keep = 'y'`,
+      `DELETE FROM "audsync"."stage__s"`,
+    ],
+  },
+};
+
+describe.each(allDialectNames())('golden SQL for %s', (name) => {
+  const d = getDialect(name);
+  const t = syncTables(d, 'audsync', 's', 'm');
+  it('has golden statements recorded', () => expect(GOLDEN[name], `add GOLDEN.${name}`).toBeDefined());
+  it('plans with a FULL OUTER JOIN of membership and snapshot', () => {
+    expect(createPlanSql(d, t, 'mirror', false).join(';\n')).toBe(GOLDEN[name]!.plan);
+  });
+  it('commits a batch as changelog insert plus snapshot advance', () => {
+    expect(commitBatchSql(d, 'audsync', t)).toEqual(GOLDEN[name]!.commit);
+  });
+});

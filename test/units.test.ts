@@ -1,0 +1,90 @@
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { parseCron } from '../engine/config/cron-schedule.js';
+import { parseJsonLossless } from '../engine/destination/lossless-json.js';
+import { parseRetryAfter, retryDelayMs, MAX_BACKOFF_MS } from '../engine/run/retry-policy.js';
+import { signWebhook } from '../destinations/webhook/webhook-signing.js';
+import { csvLine } from '../destinations/file/csv-line.js';
+import { env, resolveSecret } from '../engine/config/env-ref.js';
+import { ConfigError } from '../engine/errors.js';
+import { Redactor } from '../engine/commands/redactor.js';
+
+describe('cron schedules (UTC)', () => {
+  const at = (s: string) => new Date(s);
+  it('finds the latest fire time at or before a moment', () => {
+    expect(parseCron('0 * * * *').previous(at('2026-11-23T20:47:10Z'))?.toISOString()).toBe('2026-11-23T20:00:00.000Z');
+    expect(parseCron('*/15 9-17 * * mon-fri').previous(at('2026-11-22T12:00:00Z'))?.toISOString()).toBe('2026-11-20T17:45:00.000Z');
+    expect(parseCron('30 6 1 * *').previous(at('2026-11-23T00:00:00Z'))?.toISOString()).toBe('2026-11-01T06:30:00.000Z');
+    expect(parseCron('@daily').previous(at('2026-11-23T00:00:00Z'))?.toISOString()).toBe('2026-11-23T00:00:00.000Z');
+    // day-of-month and day-of-week both restricted: either matches (Vixie cron)
+    expect(parseCron('0 0 13 * 5').previous(at('2026-11-23T00:00:00Z'))?.toISOString()).toBe('2026-11-20T00:00:00.000Z');
+    expect(parseCron('0 0 * * 7').previous(at('2026-11-23T00:00:00Z'))?.toISOString()).toBe('2026-11-22T00:00:00.000Z');
+  });
+  it('refuses malformed expressions with a reason', () => {
+    expect(() => parseCron('* * * *')).toThrow(/expected 5 fields/);
+    expect(() => parseCron('61 * * * *')).toThrow(/"61" is not a valid minute/);
+    expect(() => parseCron('0 0 * * funday')).toThrow(/not a valid day of week/);
+    expect(() => parseCron('*/0 * * * *')).toThrow(/bad step/);
+  });
+});
+
+describe('lossless JSON', () => {
+  it('keeps integers beyond 2^53 exact, as strings', () => {
+    expect(parseJsonLossless('{"id":12345678901234567,"n":-98765432109876543,"s":"12345678901234567","f":1.5,"small":42}')).toEqual({
+      id: '12345678901234567',
+      n: '-98765432109876543',
+      s: '12345678901234567',
+      f: 1.5,
+      small: 42,
+    });
+    expect(parseJsonLossless('{"q":"a \\" 12345678901234567 \\\\","x":[9007199254740993]}')).toEqual({ q: 'a " 12345678901234567 \\', x: ['9007199254740993'] });
+  });
+});
+
+describe('retry policy', () => {
+  it('honours Retry-After in seconds and as an HTTP date', () => {
+    expect(parseRetryAfter('3')).toBe(3000);
+    expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:05 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT'))).toBe(5000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+    expect(retryDelayMs(1, 500, 2500)).toBe(2500);
+  });
+  it('backs off exponentially with jitter, capped', () => {
+    expect(retryDelayMs(1, 500, undefined, () => 0)).toBe(250);
+    expect(retryDelayMs(1, 500, undefined, () => 1)).toBe(500);
+    expect(retryDelayMs(4, 500, undefined, () => 1)).toBe(4000);
+    expect(retryDelayMs(30, 500, undefined, () => 1)).toBe(MAX_BACKOFF_MS);
+  });
+});
+
+describe('webhook signing (Standard Webhooks)', () => {
+  it('signs id.timestamp.body with the base64-decoded whsec_ secret', () => {
+    const key = Buffer.from('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'base64');
+    const expected = createHmac('sha256', key).update('msg_1.1614265330.{"a":1}').digest('base64');
+    expect(signWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_1', 1614265330, '{"a":1}')).toBe(`v1,${expected}`);
+    const plain = createHmac('sha256', Buffer.from('plain-secret')).update('b.1.x').digest('base64');
+    expect(signWebhook('plain-secret', 'b', 1, 'x')).toBe(`v1,${plain}`);
+  });
+});
+
+describe('CSV lines', () => {
+  it('quotes commas, quotes and newlines', () => {
+    expect(csvLine(['add', '1', 'a,b', 'say "hi"', 'two\nlines', null, 3, true])).toBe('add,1,"a,b","say ""hi""","two\nlines",,3,true\n');
+  });
+});
+
+describe('secrets', () => {
+  it('env() is resolved only when used, and a missing one names the variable and who needs it', () => {
+    const ref = env('SOME_TOKEN');
+    expect(String(ref)).toBe('env(SOME_TOKEN)');
+    expect(JSON.stringify({ ref })).toBe('{"ref":"env(SOME_TOKEN)"}');
+    expect(resolveSecret(ref, 'destinations.x.token', { SOME_TOKEN: 'abc' })).toBe('abc');
+    expect(() => resolveSecret(ref, 'destinations.x.token', {})).toThrow(ConfigError);
+    expect(() => resolveSecret(ref, 'destinations.x.token', {})).toThrow(/destinations\.x\.token: environment variable SOME_TOKEN is not set/);
+    expect(() => env('not valid')).toThrow(/not a valid environment variable name/);
+  });
+  it('the redactor blanks every registered secret', () => {
+    const r = new Redactor();
+    r.add('s3cr3t-token');
+    expect(r.redact('auth s3cr3t-token failed; s3cr3t-token again')).toBe('auth *** failed; *** again');
+  });
+});
