@@ -1,10 +1,6 @@
 import { cac } from 'cac';
-import { DEFAULT_CONFIG_FILE } from '../config/config-loader.js';
+import { DEFAULT_CONFIG_FILE } from '../config/config-file.js';
 import { ConfigError } from '../errors.js';
-import { runCommand } from '../commands/run-command.js';
-import { compileCommand } from '../commands/compile-command.js';
-import { statusCommand } from '../commands/status-command.js';
-import { initCommand } from '../commands/init-command.js';
 import { createOutput, type Output } from './output.js';
 import { EXIT, reportError } from './handle-error.js';
 import { VERSION } from '../version.js';
@@ -30,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
 
   cli.command('init [dir]', 'scaffold a project').action((dir: string | undefined) => {
     action = async (out) => {
+      const { initCommand } = await import('../commands/init-command.js');
       const files = initCommand(dir ?? '.');
       out.line({ event: 'initialized', dir: dir ?? '.', files }, `created ${files.join(', ')} in ${dir ?? '.'}\nnext: cd ${dir ?? '.'} && audsync run`);
       return EXIT.ok;
@@ -41,6 +38,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--select <syncs>', 'comma-separated sync or model names')
     .action((flags: GlobalFlags) => {
       action = async (out) => {
+        // Commands load lazily: start-up cost is paid only for what a command uses.
+        const { compileCommand } = await import('../commands/compile-command.js');
         await compileCommand({ config: flags.config!, select: flags.select }, out.event);
         return EXIT.ok;
       };
@@ -52,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--full-refresh', 'plan as a full refresh would')
     .action((flags: GlobalFlags) => {
       action = async (out) => {
+        const { runCommand } = await import('../commands/run-command.js');
         const results = await runCommand({ config: flags.config!, select: flags.select, fullRefresh: flags.fullRefresh, planOnly: true }, out.event);
         return results.some((r) => r.status === 'aborted' || r.status === 'failed') ? EXIT.syncFailed : EXIT.ok;
       };
@@ -73,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
+        const { runCommand } = await import('../commands/run-command.js');
         const results = await runCommand(
           { config: flags.config!, select: flags.select, fullRefresh: flags.fullRefresh, force: flags.force, due: flags.due, signal: controller.signal },
           out.event,
@@ -87,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
 
   cli.command('status', 'last runs per sync, from sync_health').action((flags: GlobalFlags) => {
     action = async (out) => {
+      const { statusCommand } = await import('../commands/status-command.js');
       const rows = await statusCommand({ config: flags.config! });
       for (const r of rows) {
         out.line(

@@ -7,7 +7,7 @@ import { validateConfig } from './config-validate.js';
 import type { NormalizedConfig } from './normalized-config.js';
 import type { DestinationDefinition } from '../destination/destination-api.js';
 
-export const DEFAULT_CONFIG_FILE = 'audsync.config.ts';
+export { DEFAULT_CONFIG_FILE } from './config-file.js';
 
 /** The package's public entry, so a config's `import … from 'audsync'` works from any folder. */
 const PACKAGE_ENTRY = fileURLToPath(new URL('../index.js', import.meta.url));
@@ -28,7 +28,8 @@ export async function loadConfig(
   }
   const jiti = createJiti(import.meta.url, {
     moduleCache: false,
-    fsCache: false,
+    // The transpiled config is cached by content hash, so later runs skip the TypeScript transform.
+    fsCache: true,
     alias: { audsync: PACKAGE_ENTRY },
   });
   let mod: unknown;

@@ -1,9 +1,15 @@
 import path from 'node:path';
 import fs from 'node:fs';
-import { DuckDBInstance, type DuckDBConnection as NativeConnection } from '@duckdb/node-api';
+import { createRequire } from 'node:module';
+import type { DuckDBInstance as DuckDBInstanceType, DuckDBConnection as NativeConnection } from '@duckdb/node-api';
 import { LockError, WarehouseError } from '../errors.js';
 import { DuckDBDialect } from '../dialects/duckdb/duckdb-dialect.js';
 import type { Row, WarehouseConnection } from './connection.js';
+
+// require(), not import: importing this CommonJS package from ESM makes Node scan
+// each of its ~100 re-exported files for export names, about 60 ms of start-up.
+const { DuckDBInstance } = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
+type DuckDBInstance = DuckDBInstanceType;
 
 /**
  * Embedded DuckDB. The database file is locked by the operating system for the
