@@ -29,8 +29,10 @@ export interface WebhookKnobs {
   hangNext: number;
   /** Keys refused per row with this reason. */
   rejectKeys: Map<string, string>;
-  /** Destination ids returned per key on success (key -> id); default "id-<key>". */
+  /** Return an id ("id-<key>") with each succeeded row. */
   returnIds: boolean;
+  /** Keys answered with some other per-row status (e.g. 'error'), not applied to the audience. */
+  otherStatus: Map<string, string>;
 }
 
 /**
@@ -43,7 +45,9 @@ export class FakeWebhookServer {
   readonly batches: ReceivedBatch[] = [];
   /** Requests answered with an error status (from knobs). */
   readonly failures: number[] = [];
-  readonly knobs: WebhookKnobs = { failNext: [], delayMs: 0, hangNext: 0, rejectKeys: new Map(), returnIds: true };
+  /** The webhook-id of every request, answered or not, in arrival order. */
+  readonly attemptIds: string[] = [];
+  readonly knobs: WebhookKnobs = { failNext: [], delayMs: 0, hangNext: 0, rejectKeys: new Map(), returnIds: true, otherStatus: new Map() };
   private server: http.Server | undefined;
   private readonly hanging = new Set<http.ServerResponse>();
 
@@ -74,12 +78,14 @@ export class FakeWebhookServer {
   reset(): void {
     this.batches.length = 0;
     this.failures.length = 0;
+    this.attemptIds.length = 0;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
+    this.attemptIds.push(String(req.headers['webhook-id'] ?? ''));
     if (this.knobs.hangNext > 0) {
       this.knobs.hangNext -= 1;
       this.hanging.add(res);
@@ -110,6 +116,11 @@ export class FakeWebhookServer {
     const results: Array<Record<string, unknown>> = [];
     const accepted: WireOperation[] = [];
     for (const op of body.operations) {
+      const other = this.knobs.otherStatus.get(op.key);
+      if (other !== undefined) {
+        results.push({ key: op.key, status: other, error: `receiver status ${other}` });
+        continue;
+      }
       const reason = this.knobs.rejectKeys.get(op.key);
       if (reason !== undefined) {
         results.push({ key: op.key, status: 'rejected', error: reason });

@@ -1,0 +1,70 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { duckdbWarehouse } from './support/warehouses.js';
+import { FakeWebhookServer } from './fakes/webhook-server.js';
+import { createFixture, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
+import { finished, type CliProject } from './support/cli-project.js';
+
+describe('webhook destination contract', () => {
+  let hook: FakeWebhookServer;
+  let p: CliProject;
+  const run = (env = HOOK_ENV) => p.cli(['run', '--json'], env);
+
+  beforeEach(async () => {
+    hook = await new FakeWebhookServer(HOOK_SECRET).start();
+  });
+  afterEach(async () => {
+    await hook.stop();
+    await p.cleanUp();
+  });
+
+  it('keeps the batch id across retries, so receivers can de-duplicate', async () => {
+    p = await createFixture(duckdbWarehouse, hook, 10, { batchSize: 10 });
+    hook.knobs.failNext = [503, 429];
+    hook.knobs.retryAfter = '0';
+    expect((await run()).code).toBe(0);
+    expect(hook.attemptIds).toHaveLength(3);
+    expect(new Set(hook.attemptIds).size).toBe(1);
+    expect(hook.batches[0]!.id).toBe(hook.attemptIds[0]);
+    expect(hook.batches[0]!.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+  });
+
+  it('a 4xx other than 408/429 rejects every row of the batch with the status and body', async () => {
+    p = await createFixture(duckdbWarehouse, hook, 6, { batchSize: 3 });
+    hook.knobs.failNext = [422];
+    const r = await run();
+    expect(r.code).toBe(0);
+    expect(finished(r, 'active_to_hook')).toMatchObject({ status: 'warning', counts: { rejected: 3, succeeded_add: 3 } });
+    const rows = await p.query(`SELECT DISTINCT error_code, error_message FROM audsync.sync_changelog WHERE status = 'rejected'`);
+    expect(rows).toEqual([{ error_code: '422', error_message: 'HTTP 422: fake failure 422' }]);
+    expect(hook.attemptIds).toHaveLength(2); // not retried
+  });
+
+  it('bad credentials fail the sync at once, unsent rows recorded as aborted', async () => {
+    p = await createFixture(duckdbWarehouse, hook, 50, { batchSize: 5 });
+    const r = await run({ HOOK_SECRET: 'whsec_' + Buffer.from('the-wrong-secret-entirely').toString('base64') });
+    expect(r.code).toBe(1);
+    const f = finished(r, 'active_to_hook');
+    expect(f.status).toBe('failed');
+    expect(f.error).toMatch(/destination hook: HTTP 401, the destination refused our credentials/);
+    expect(f.hint).toMatch(/Check the credentials configured for destination hook/);
+    // Concurrency 4: at most the first wave was attempted; nothing retried row by row.
+    expect(hook.attemptIds.length).toBeLessThanOrEqual(4);
+    expect(await p.count(`SELECT count(*) FROM audsync.sync_changelog WHERE status = 'aborted'`)).toBeGreaterThan(0);
+    expect(await p.count(`SELECT count(*) FROM audsync.snapshot__active_to_hook`)).toBe(0);
+    const again = await run();
+    expect(finished(again, 'active_to_hook')).toMatchObject({ status: 'success', counts: { succeeded_add: 50 } });
+  });
+
+  it('rows a receiver reports with another status are failed, and retried next run', async () => {
+    p = await createFixture(duckdbWarehouse, hook, 3);
+    hook.knobs.otherStatus.set('2', 'error');
+    const r = await run();
+    expect(finished(r, 'active_to_hook')).toMatchObject({ status: 'warning', counts: { succeeded_add: 2, failed: 1 } });
+    const [row] = await p.query(`SELECT record_key, error_code, error_message FROM audsync.sync_changelog WHERE status = 'failed'`);
+    expect(row).toEqual({ record_key: '2', error_code: 'error', error_message: 'receiver status error' });
+    hook.knobs.otherStatus.clear();
+    hook.reset();
+    expect(finished(await run(), 'active_to_hook').counts).toMatchObject({ planned_add: 1, succeeded_add: 1 });
+    expect(hook.operations.map((o) => o.key)).toEqual(['2']);
+  });
+});
