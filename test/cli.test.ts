@@ -44,7 +44,7 @@ describe('the CLI', () => {
     expect(model).toBe('-- members: active customers\nSELECT\n  id,\n  email,\n  tier\nFROM\n  "src"."customers"\nWHERE\n  active\n');
     const sync = fs.readFileSync(path.join(p.dir, 'target/compiled/syncs/active_to_hook.sql'), 'utf8');
     expect(sync).toContain(`CAST(m."id" AS VARCHAR) AS record_key`);
-    expect(sync).toContain(`json_object('email', m."email", 'tier', m."tier")`);
+    expect(sync).toContain(`json_object('email', p."f_0", 'tier', p."f_1")`);
   });
 
   it('status reports the last run of each sync from sync_health', async () => {

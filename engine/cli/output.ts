@@ -57,7 +57,7 @@ function ttyOutput(): Output {
           break;
         case 'planned':
           say(
-            `${e.sync}: ${fmt(e.members)} members${e.invalid ? ` (+${fmt(e.invalid)} without key, skipped)` : ''}, snapshot ${fmt(e.snapshot)}; ` +
+            `${e.sync}: ${fmt(e.members)} members${e.invalid ? ` (${invalidText(e.invalid_reasons)}: not sent)` : ''}, snapshot ${fmt(e.snapshot)}; ` +
               `plan +${fmt(e.add)} ~${fmt(e.change)} -${fmt(e.remove)}${e.guardrail ? `\n  guardrail: ${e.guardrail}` : ''}`,
           );
           break;
@@ -93,6 +93,12 @@ function ttyOutput(): Output {
       clearProgress();
     },
   };
+}
+
+function invalidText(reasons: Readonly<Record<string, number>>): string {
+  return Object.entries(reasons)
+    .map(([reason, n]) => `${fmt(n)} ${reason}`)
+    .join(', ');
 }
 
 function fmt(n: number): string {

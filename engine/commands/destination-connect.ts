@@ -36,6 +36,7 @@ export async function connectDestination(
   runId: string,
   projectDir: string,
   redactor: Redactor,
+  recordMetric: (name: string, value: number) => void,
 ): Promise<DestinationClient> {
   return dest.definition.connect({
     name: dest.name,
@@ -45,6 +46,7 @@ export async function connectDestination(
     runId,
     baseUrl: dest.baseUrl,
     timeoutMs: dest.timeoutMs,
+    recordMetric,
     projectDir,
   });
 }

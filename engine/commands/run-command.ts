@@ -13,6 +13,7 @@ import {
   emptyCounts,
   ensureStateTablesSql,
   finishRunSql,
+  insertMetricsSql,
   insertRunSql,
   lastStartedSql,
   type RunCounts,
@@ -20,7 +21,7 @@ import {
 import { toNumber } from '../warehouse/connection.js';
 import { connectDestination, resolveDestinationOptions } from './destination-connect.js';
 import { Redactor } from './redactor.js';
-import type { Reporter, SyncStatus } from './run-events.js';
+import type { Reporter, RunEvent, SyncStatus } from './run-events.js';
 import { newRunId } from './run-id.js';
 import { modelFileOf, openWorkspace, selectSyncs, type Workspace } from './workspace.js';
 
@@ -72,9 +73,24 @@ export async function runCommand(opts: RunOptions, report: Reporter): Promise<Sy
   }
 }
 
+function plannedEvent(plan: SyncPlan): RunEvent {
+  return {
+    event: 'planned',
+    sync: plan.prepared.sync.name,
+    members: plan.members,
+    invalid: plan.invalid,
+    invalid_reasons: plan.invalidReasons,
+    snapshot: plan.snapshot,
+    add: plan.add,
+    change: plan.change,
+    remove: plan.remove,
+    guardrail: plan.guardrail,
+  };
+}
+
 async function planOnly(conn: WarehouseConnection, p: PreparedSync, opts: RunOptions, report: Reporter): Promise<SyncOutcome> {
   const plan = await planSync(conn, p, { fullRefresh: !!opts.fullRefresh, force: !!opts.force });
-  report({ event: 'planned', sync: p.sync.name, members: plan.members, invalid: plan.invalid, snapshot: plan.snapshot, add: plan.add, change: plan.change, remove: plan.remove, guardrail: plan.guardrail });
+  report(plannedEvent(plan));
   return { sync: p.sync.name, status: plan.guardrail ? 'aborted' : 'success', plan };
 }
 
@@ -94,6 +110,10 @@ async function runSync(
   const started = Date.now();
   const release = await conn.acquireRunLock(sync.name);
   const counts: RunCounts = emptyCounts();
+  const metrics: Record<string, number> = {};
+  const recordMetric = (name: string, value: number): void => {
+    metrics[name] = (metrics[name] ?? 0) + value;
+  };
   let status: SyncStatus = 'failed';
   let error: string | null = null;
   let hint: string | null = null;
@@ -106,7 +126,8 @@ async function runSync(
     try {
       plan = await planSync(conn, p, { fullRefresh: !!opts.fullRefresh, force: !!opts.force });
       Object.assign(counts, { members: plan.members, invalid: plan.invalid, planned_add: plan.add, planned_change: plan.change, planned_remove: plan.remove });
-      report({ event: 'planned', sync: sync.name, members: plan.members, invalid: plan.invalid, snapshot: plan.snapshot, add: plan.add, change: plan.change, remove: plan.remove, guardrail: plan.guardrail });
+      report(plannedEvent(plan));
+      for (const [reason, n] of Object.entries(plan.invalidReasons)) recordMetric(`invalid: ${reason}`, n);
       if (plan.guardrail) {
         status = 'aborted';
         error = `guardrail: ${plan.guardrail}; nothing was sent`;
@@ -119,7 +140,7 @@ async function runSync(
         status = 'success';
         return { sync: sync.name, status, plan };
       }
-      const client = await connectDestination(dest, sync, runId, ws.config.projectDir, redactor);
+      const client = await connectDestination(dest, sync, runId, ws.config.projectDir, redactor, recordMetric);
       let result;
       try {
         result = await runBatches(conn.stream(streamPlanSql(tables)), {
@@ -162,7 +183,10 @@ async function runSync(
       return { sync: sync.name, status, plan };
     }
   } finally {
-    await conn.execute(finishRunSql(d, schema, runId, sync.name, status, new Date().toISOString(), counts, error)).catch(() => undefined);
+    const at = new Date().toISOString();
+    await conn.execute(finishRunSql(d, schema, runId, sync.name, status, at, counts, error)).catch(() => undefined);
+    const metricsSql = insertMetricsSql(d, schema, runId, sync.name, metrics, at);
+    if (metricsSql) await conn.execute(metricsSql).catch(() => undefined);
     await release();
     report({ event: 'sync_finished', sync: sync.name, run_id: runId, status, counts, error, hint, duration_ms: Date.now() - started });
   }

@@ -5,7 +5,7 @@ import type { RunCounts } from '../state/state-sql.js';
 export type RunEvent =
   | { event: 'compiled'; model: string; file: string }
   | { event: 'sync_started'; sync: string; run_id: string; destination: string; mode: string; full_refresh: boolean }
-  | { event: 'planned'; sync: string; members: number; invalid: number; snapshot: number; add: number; change: number; remove: number; guardrail: string | null }
+  | { event: 'planned'; sync: string; members: number; invalid: number; invalid_reasons: Readonly<Record<string, number>>; snapshot: number; add: number; change: number; remove: number; guardrail: string | null }
   | { event: 'progress'; sync: string; progress: Progress }
   | { event: 'retry'; sync: string; batch_id: string; attempt: number; delay_ms: number; reason: string }
   | { event: 'sync_finished'; sync: string; run_id: string; status: SyncStatus; counts: RunCounts; error: string | null; hint: string | null; duration_ms: number }

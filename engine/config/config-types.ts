@@ -90,6 +90,12 @@ export interface SyncConfig {
    * (`{ email: 'email' }`), beside those the destination declares itself.
    */
   hash?: Record<string, string>;
+  /**
+   * Identifier values that already are 64-hex SHA-256 hashes: 'passthrough'
+   * (default: sent as they are, never hashed twice) or 'reject' (dropped; a row
+   * left with no identifier is excluded and counted invalid).
+   */
+  prehashed?: 'passthrough' | 'reject';
 }
 
 export interface AudsyncConfig {

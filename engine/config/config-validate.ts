@@ -4,13 +4,13 @@ import { SYNC_MODES, WAREHOUSE_TYPES, type SyncMode, type WarehouseConfig } from
 import { DEFAULTS, type MappedField, type NormalizedConfig, type NormalizedDestination, type NormalizedSync } from './normalized-config.js';
 import { parseCron } from './cron-schedule.js';
 import { isEnvRef } from './env-ref.js';
-import { isIdentifierKind, type IdentifierKind } from '../compile/identifier-kinds.js';
+import { isIdentifierKind, PREHASHED_RULES, type IdentifierKind, type PrehashedRule } from '../compile/identifier-kinds.js';
 import type { DestinationDefinition, OptionSpec } from '../destination/destination-api.js';
 
 /** Names that become part of internal table names: kept to a safe identifier alphabet. */
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const COMMON_OPTIONS = new Set(['type', 'batchSize', 'concurrency', 'rateLimit', 'maxAttempts', 'retryBaseDelayMs', 'timeoutMs', 'baseUrl']);
-const SYNC_KEYS = new Set(['model', 'destination', 'key', 'mode', 'fields', 'target', 'schedule', 'guardrails', 'hash']);
+const SYNC_KEYS = new Set(['model', 'destination', 'key', 'mode', 'fields', 'target', 'schedule', 'guardrails', 'hash', 'prehashed']);
 
 type Registry = Readonly<Record<string, DestinationDefinition<unknown>>>;
 
@@ -261,8 +261,9 @@ function validateSync(
         continue;
       }
       if (f.length === 0 || f.length > 128) p.add(`${at}.fields`, 'field names must be 1 to 128 characters');
-      const declared = dest?.definition.identifiers?.[f]?.kind;
-      fields.push({ name: f, column: col, hashAs: hash[f] ?? declared });
+      const declared = dest?.definition.identifiers?.[f];
+      const identifier = hash[f] ? { kind: hash[f]!, hash: true } : declared ? { kind: declared.kind, hash: declared.hash ?? true } : undefined;
+      fields.push({ name: f, column: col, identifier });
     }
   for (const f of Object.keys(hash)) if (!fields.some((m) => m.name === f)) p.add(`${at}.hash.${f}`, 'is not one of the mapped fields');
   if (s.target !== undefined && !isRecord(s.target)) p.add(`${at}.target`, 'must be an object');
@@ -283,6 +284,8 @@ function validateSync(
   for (const k of Object.keys(gr)) {
     if (!['maxRemovePercent', 'maxAddPercent', 'minMembers'].includes(k)) p.add(`${at}.guardrails.${k}`, 'unknown guardrail');
   }
+  const prehashed = (s.prehashed ?? 'passthrough') as PrehashedRule;
+  if (!PREHASHED_RULES.includes(prehashed)) p.add(`${at}.prehashed`, `must be ${PREHASHED_RULES.join(' | ')}`);
   const minMembers = gr.minMembers === undefined ? undefined : positiveInt(gr.minMembers, `${at}.guardrails.minMembers`, p);
   return {
     name,
@@ -293,6 +296,7 @@ function validateSync(
     fields,
     target,
     schedule,
+    prehashed,
     guardrails: {
       maxRemovePercent: percent(gr.maxRemovePercent, `${at}.guardrails.maxRemovePercent`, p) ?? DEFAULTS.maxRemovePercent,
       maxAddPercent: percent(gr.maxAddPercent, `${at}.guardrails.maxAddPercent`, p),

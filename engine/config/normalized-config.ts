@@ -1,6 +1,6 @@
 import type { WarehouseConfig, SyncMode } from './config-types.js';
 import type { CronSchedule } from './cron-schedule.js';
-import type { IdentifierKind } from '../compile/identifier-kinds.js';
+import type { IdentifierKind, PrehashedRule } from '../compile/identifier-kinds.js';
 import type { DestinationDefinition } from '../destination/destination-api.js';
 
 /** The config after validation: every default filled in, every name checked. */
@@ -36,8 +36,8 @@ export interface MappedField {
   readonly name: string;
   /** Column of the model. */
   readonly column: string;
-  /** Set when the field is an identifier hashed in the warehouse. */
-  readonly hashAs: IdentifierKind | undefined;
+  /** Set when the field is an identifier, normalized (and usually hashed) in the warehouse. */
+  readonly identifier: { readonly kind: IdentifierKind; readonly hash: boolean } | undefined;
 }
 
 export interface NormalizedSync {
@@ -49,6 +49,8 @@ export interface NormalizedSync {
   readonly fields: readonly MappedField[];
   readonly target: Readonly<Record<string, unknown>>;
   readonly schedule: CronSchedule | undefined;
+  /** What to do with identifier values that are already 64-hex SHA-256 hashes. */
+  readonly prehashed: PrehashedRule;
   readonly guardrails: {
     readonly maxRemovePercent: number;
     readonly maxAddPercent: number | undefined;

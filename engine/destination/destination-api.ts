@@ -15,6 +15,8 @@ export interface OptionSpec {
 /** Whether a destination field holds an identifier and how the warehouse normalizes and hashes it. */
 export interface IdentifierSpec {
   kind: IdentifierKind;
+  /** Hash after normalizing (default true); false for ids sent as they are (MADID, EXTERN_ID). */
+  hash?: boolean;
 }
 
 export type Op = 'add' | 'change' | 'remove';
@@ -56,6 +58,8 @@ export interface DestinationContext<Options> {
   readonly runId: string;
   readonly baseUrl: string | undefined;
   readonly timeoutMs: number;
+  /** Adds to a run metric (e.g. what the platform reports: received, invalid); summed over the run and written to sync_run_metrics. */
+  recordMetric(name: string, value: number): void;
   /** Directory of the config file; relative paths in options resolve from here. */
   readonly projectDir: string;
 }

@@ -1,11 +1,12 @@
-import type { IdentifierKind } from '../compile/identifier-kinds.js';
+import type { IdentifierKind, PrehashedRule } from '../compile/identifier-kinds.js';
+import { hashIdentifierSql, normalizeIdentifierSql } from './identifier-sql.js';
 import type { Dialect } from './dialect.js';
 
 /** ANSI-leaning defaults; see duckdb/, postgres/, snowflake/ for overrides. */
 export abstract class BaseDialect implements Dialect {
   abstract readonly name: string;
   abstract readonly formatterLanguage: Dialect['formatterLanguage'];
-  readonly types = { text: 'VARCHAR', bigint: 'BIGINT', integer: 'INTEGER', timestamp: 'TIMESTAMPTZ', boolean: 'BOOLEAN' };
+  readonly types = { text: 'VARCHAR', bigint: 'BIGINT', integer: 'INTEGER', double: 'DOUBLE PRECISION', timestamp: 'TIMESTAMPTZ', boolean: 'BOOLEAN' };
 
   quoteIdent(name: string): string {
     return `"${name.replace(/"/g, '""')}"`;
@@ -33,30 +34,20 @@ export abstract class BaseDialect implements Dialect {
     return `md5(${expr})`;
   }
   abstract sha256Hex(expr: string): string;
-  abstract digitsOnly(expr: string): string;
+  digitsOnly(expr: string): string {
+    return this.regexpReplaceAll(expr, '[^0-9]', '');
+  }
 
   normalizeIdentifier(kind: IdentifierKind, expr: string): string {
-    const text = this.castText(expr);
-    let normalized: string;
-    switch (kind) {
-      case 'email':
-      case 'first_name':
-      case 'last_name':
-      case 'text':
-        normalized = `lower(trim(${text}))`;
-        break;
-      case 'phone':
-        normalized = this.digitsOnly(text);
-        break;
-      case 'external_id':
-        normalized = `trim(${text})`;
-        break;
-    }
-    return `NULLIF(${normalized}, '')`;
+    return normalizeIdentifierSql(this, kind, expr);
   }
-  hashIdentifier(kind: IdentifierKind, expr: string): string {
-    return this.sha256Hex(this.normalizeIdentifier(kind, expr));
+  hashIdentifier(kind: IdentifierKind, expr: string, prehashed: PrehashedRule = 'passthrough'): string {
+    return hashIdentifierSql(this, kind, expr, prehashed);
   }
+  regexpReplaceAll(expr: string, pattern: string, replacement: string): string {
+    return `regexp_replace(${expr}, ${this.quoteLiteral(pattern)}, ${this.quoteLiteral(replacement)}, 'g')`;
+  }
+  abstract regexpMatches(expr: string, pattern: string): string;
   currentTimestamp(): string {
     return 'CURRENT_TIMESTAMP';
   }

@@ -1,4 +1,4 @@
-import type { IdentifierKind } from '../compile/identifier-kinds.js';
+import type { IdentifierKind, PrehashedRule } from '../compile/identifier-kinds.js';
 
 /**
  * A dialect turns intents into SQL text for one warehouse. It is pure: no I/O,
@@ -9,7 +9,7 @@ export interface Dialect {
   readonly name: string;
   /** sql-formatter's language name for this dialect. */
   readonly formatterLanguage: 'duckdb' | 'postgresql' | 'snowflake';
-  readonly types: { text: string; bigint: string; integer: string; timestamp: string; boolean: string };
+  readonly types: { text: string; bigint: string; integer: string; double: string; timestamp: string; boolean: string };
   quoteIdent(name: string): string;
   quoteLiteral(value: string): string;
   relation(schema: string, name: string): string;
@@ -24,8 +24,12 @@ export interface Dialect {
   sha256Hex(expr: string): string;
   /** Normalize an identifier of the given kind; the empty result becomes NULL. */
   normalizeIdentifier(kind: IdentifierKind, expr: string): string;
-  /** Normalize then hash; NULL in, NULL out. */
-  hashIdentifier(kind: IdentifierKind, expr: string): string;
+  /** Normalize then hash; NULL in, NULL out; 64-hex values by the prehashed rule. */
+  hashIdentifier(kind: IdentifierKind, expr: string, prehashed?: PrehashedRule): string;
+  /** Replace every match of a portable (POSIX-compatible) pattern. */
+  regexpReplaceAll(expr: string, pattern: string, replacement: string): string;
+  /** The value matches the anchored pattern. */
+  regexpMatches(expr: string, pattern: string): string;
   currentTimestamp(): string;
   /** Seconds since the unix epoch of a timestamp expression, as a number. */
   epochSeconds(expr: string): string;

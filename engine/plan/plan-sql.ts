@@ -14,16 +14,20 @@ export function ensureSyncTablesSql(d: Dialect, t: SyncTables): string[] {
 }
 
 export function materializeMembersSql(d: Dialect, t: SyncTables, membershipSelect: string): string[] {
-  return d.createTableAs(t.members, `SELECT record_key, fields_json, ${d.md5Hex('fields_json')} AS row_hash\nFROM (\n${membershipSelect}\n) AS projected`, { internal: true });
+  return d.createTableAs(t.members, `SELECT record_key, fields_json, ${d.md5Hex('fields_json')} AS row_hash, invalid_reason\nFROM (\n${membershipSelect}\n) AS projected`, { internal: true });
 }
 
-/** One pass: total rows, rows with a key, distinct keys. */
+/** One pass: total rows, rows that can be sent, distinct keys among them. */
 export function memberStatsSql(t: SyncTables): string {
-  return `SELECT count(*) AS total, count(record_key) AS with_key, count(DISTINCT record_key) AS distinct_keys FROM ${t.members}`;
+  return `SELECT count(*) AS total, sum(CASE WHEN invalid_reason IS NULL THEN 1 ELSE 0 END) AS valid, count(DISTINCT CASE WHEN invalid_reason IS NULL THEN record_key END) AS distinct_keys FROM ${t.members}`;
+}
+
+export function invalidReasonsSql(t: SyncTables): string {
+  return `SELECT invalid_reason, count(*) AS n FROM ${t.members} WHERE invalid_reason IS NOT NULL GROUP BY invalid_reason ORDER BY invalid_reason`;
 }
 
 export function duplicateSamplesSql(t: SyncTables, limit: number): string {
-  return `SELECT record_key, count(*) AS n FROM ${t.members} WHERE record_key IS NOT NULL GROUP BY record_key HAVING count(*) > 1 ORDER BY n DESC, record_key LIMIT ${limit}`;
+  return `SELECT record_key, count(*) AS n FROM ${t.members} WHERE invalid_reason IS NULL GROUP BY record_key HAVING count(*) > 1 ORDER BY n DESC, record_key LIMIT ${limit}`;
 }
 
 export function snapshotCountSql(t: SyncTables): string {
@@ -50,7 +54,7 @@ export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRef
       `SELECT 'remove' AS op, m.record_key, m.fields_json, m.row_hash, s.destination_record_id`,
       `FROM ${t.members} AS m`,
       `LEFT JOIN ${t.snapshot} AS s ON m.record_key = s.record_key`,
-      `WHERE m.record_key IS NOT NULL AND (s.record_key IS NULL${fullRefresh ? ' OR 1 = 1' : ''})`,
+      `WHERE m.invalid_reason IS NULL AND (s.record_key IS NULL${fullRefresh ? ' OR 1 = 1' : ''})`,
     ].join('\n');
     return d.createTableAs(t.plan, select, { internal: true });
   }
@@ -65,7 +69,7 @@ export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRef
     `    COALESCE(m.fields_json, s.fields_json) AS fields_json,`,
     `    m.row_hash AS row_hash,`,
     `    s.destination_record_id AS destination_record_id`,
-    `  FROM (SELECT record_key, fields_json, row_hash FROM ${t.members} WHERE record_key IS NOT NULL) AS m`,
+    `  FROM (SELECT record_key, fields_json, row_hash FROM ${t.members} WHERE invalid_reason IS NULL) AS m`,
     `  FULL OUTER JOIN ${t.snapshot} AS s ON m.record_key = s.record_key${onlyDelta}`,
     `) AS delta`,
     `WHERE op IN (${ops})`,

@@ -8,6 +8,7 @@ import {
   createPlanSql,
   duplicateSamplesSql,
   ensureSyncTablesSql,
+  invalidReasonsSql,
   materializeMembersSql,
   memberStatsSql,
   planCountsSql,
@@ -31,6 +32,8 @@ export interface SyncPlan {
   readonly prepared: PreparedSync;
   readonly members: number;
   readonly invalid: number;
+  /** Rows not sendable, by reason ('null key', 'no usable identifier'). */
+  readonly invalidReasons: Readonly<Record<string, number>>;
   readonly snapshot: number;
   readonly add: number;
   readonly change: number;
@@ -99,8 +102,10 @@ export async function planSync(conn: WarehouseConnection, prepared: PreparedSync
   }
   const [stats] = await conn.query(memberStatsSql(t));
   const total = toNumber(stats?.total);
-  const withKey = toNumber(stats?.with_key);
+  const withKey = toNumber(stats?.valid);
   const distinct = toNumber(stats?.distinct_keys);
+  const invalidReasons: Record<string, number> = {};
+  if (total > withKey) for (const r of await conn.query(invalidReasonsSql(t))) invalidReasons[String(r.invalid_reason)] = toNumber(r.n);
   if (distinct < withKey) {
     const samples = await conn.query(duplicateSamplesSql(t, DUPLICATE_SAMPLES));
     const shown = samples.map((r) => `${String(r.record_key)} (${toNumber(r.n)}×)`).join(', ');
@@ -113,7 +118,7 @@ export async function planSync(conn: WarehouseConnection, prepared: PreparedSync
   for (const sql of createPlanSql(d, t, sync.mode, opts.fullRefresh)) await conn.execute(sql);
   const counts = { add: 0, change: 0, remove: 0 };
   for (const r of await conn.query(planCountsSql(t))) counts[r.op as keyof typeof counts] = toNumber(r.n);
-  const plan = { prepared, members: withKey, invalid: total - withKey, snapshot, ...counts };
+  const plan = { prepared, members: withKey, invalid: total - withKey, invalidReasons, snapshot, ...counts };
   return { ...plan, guardrail: opts.force ? null : guardrailViolation(sync, plan) };
 }
 

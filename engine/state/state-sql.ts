@@ -6,7 +6,7 @@ import type { SyncTables } from '../plan/plan-tables.js';
  * meanings are a contract with BI dashboards: change them only deliberately.
  */
 export function ensureStateTablesSql(d: Dialect, schema: string): string[] {
-  const { text, bigint, timestamp, boolean } = d.types;
+  const { text, bigint, double, timestamp, boolean } = d.types;
   const r = (name: string): string => d.relation(schema, name);
   return [
     d.createSchema(schema),
@@ -19,6 +19,8 @@ export function ensureStateTablesSql(d: Dialect, schema: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${r('sync_changelog')} (
       run_id ${text} NOT NULL, sync_name ${text} NOT NULL, record_key ${text} NOT NULL, op ${text} NOT NULL, status ${text} NOT NULL,
       destination_record_id ${text}, error_code ${text}, error_message ${text}, attempted_at ${timestamp} NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${r('sync_run_metrics')} (
+      run_id ${text} NOT NULL, sync_name ${text} NOT NULL, metric ${text} NOT NULL, value ${double} NOT NULL, recorded_at ${timestamp} NOT NULL)`,
     `CREATE TABLE IF NOT EXISTS ${r('audience_events')} (
       model ${text} NOT NULL, record_key ${text} NOT NULL, event ${text} NOT NULL, run_id ${text} NOT NULL, occurred_at ${timestamp} NOT NULL)`,
     `CREATE OR REPLACE VIEW ${r('sync_health')} AS
@@ -128,4 +130,16 @@ export function abortRemainingSql(d: Dialect, schema: string, t: SyncTables, run
 SELECT ${d.quoteLiteral(runId)}, ${d.quoteLiteral(sync)}, p.record_key, p.op, 'aborted', p.destination_record_id, 'aborted', ${d.quoteLiteral(reason)}, CAST(${d.quoteLiteral(at)} AS ${d.types.timestamp})
 FROM ${t.plan} AS p
 WHERE NOT EXISTS (SELECT 1 FROM ${cl} AS c WHERE c.run_id = ${d.quoteLiteral(runId)} AND c.sync_name = ${d.quoteLiteral(sync)} AND c.record_key = p.record_key)`;
+}
+
+/**
+ * Run metrics: rows excluded as invalid by reason, and what a destination
+ * reported (e.g. received, invalid entries, match counts). One row per metric.
+ */
+export function insertMetricsSql(d: Dialect, schema: string, runId: string, sync: string, metrics: Readonly<Record<string, number>>, at: string): string | null {
+  const entries = Object.entries(metrics).filter(([, v]) => Number.isFinite(v));
+  if (entries.length === 0) return null;
+  const ts = `CAST(${d.quoteLiteral(at)} AS ${d.types.timestamp})`;
+  const values = entries.map(([k, v]) => `(${d.quoteLiteral(runId)}, ${d.quoteLiteral(sync)}, ${d.quoteLiteral(k)}, ${v}, ${ts})`);
+  return `INSERT INTO ${d.relation(schema, 'sync_run_metrics')} (run_id, sync_name, metric, value, recorded_at) VALUES\n${values.join(',\n')}`;
 }

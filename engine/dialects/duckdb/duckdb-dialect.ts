@@ -13,8 +13,8 @@ export class DuckDBDialect extends BaseDialect {
   sha256Hex(expr: string): string {
     return `sha256(${expr})`;
   }
-  digitsOnly(expr: string): string {
-    return `regexp_replace(${expr}, '[^0-9]', '', 'g')`;
+  regexpMatches(expr: string, pattern: string): string {
+    return `regexp_matches(${expr}, ${this.quoteLiteral(pattern)})`;
   }
   withinDays(expr: string, days: number): string {
     return `(${expr} >= CURRENT_TIMESTAMP - INTERVAL ${Math.trunc(days)} DAY)`;
