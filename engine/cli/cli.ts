@@ -86,19 +86,22 @@ export async function main(argv: string[]): Promise<number> {
       };
     });
 
-  cli.command('status', 'last runs per sync, from sync_health').action((flags: GlobalFlags) => {
-    action = async (out) => {
-      const { statusCommand } = await import('../commands/status-command.js');
-      const rows = await statusCommand({ config: flags.config! });
-      for (const r of rows) {
-        out.line(
-          { event: 'sync_status', ...r },
-          `${String(r.sync_name).padEnd(28)} ${String(r.last_status).padEnd(9)} last run ${r.last_run_at ?? '-'}  last success ${r.last_success_at ?? '-'}  members ${r.members ?? '-'}  pending retries ${r.pending_retries ?? '-'}`,
-        );
-      }
-      return EXIT.ok;
-    };
-  });
+  cli
+    .command('status', 'last runs per sync, from sync_health')
+    .option('--refresh', 'first fetch the final state of destination jobs still pending (needs destination secrets)')
+    .action((flags: GlobalFlags & { refresh?: boolean }) => {
+      action = async (out) => {
+        const { statusCommand } = await import('../commands/status-command.js');
+        const rows = await statusCommand({ config: flags.config!, refresh: flags.refresh }, out.event);
+        for (const r of rows) {
+          out.line(
+            { event: 'sync_status', ...r },
+            `${String(r.sync_name).padEnd(28)} ${String(r.last_status).padEnd(9)} last run ${r.last_run_at ?? '-'}  last success ${r.last_success_at ?? '-'}  members ${r.members ?? '-'}  pending retries ${r.pending_retries ?? '-'}`,
+          );
+        }
+        return EXIT.ok;
+      };
+    });
 
   cli.help();
   cli.version(VERSION);

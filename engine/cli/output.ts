@@ -82,6 +82,12 @@ function ttyOutput(): Output {
         case 'skipped':
           say(`${e.sync}: skipped, ${e.reason}`);
           break;
+        case 'jobs_refreshed':
+          say(`${e.sync}: ${e.changed} pending destination job(s) finished since the last run`);
+          break;
+        case 'warning':
+          say(`${e.sync}: warning: ${e.message}`);
+          break;
         case 'status':
           break;
       }

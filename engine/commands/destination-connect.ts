@@ -1,6 +1,6 @@
 import type { NormalizedDestination, NormalizedSync } from '../config/normalized-config.js';
 import { isEnvRef, resolveSecret } from '../config/env-ref.js';
-import type { DestinationClient } from '../destination/destination-api.js';
+import type { DestinationClient, DestinationContext, JsonValue } from '../destination/destination-api.js';
 import type { Redactor } from './redactor.js';
 
 /**
@@ -30,23 +30,34 @@ export function resolveDestinationOptions(dest: NormalizedDestination, redactor:
   return out;
 }
 
-export async function connectDestination(
-  dest: NormalizedDestination,
-  sync: NormalizedSync,
-  runId: string,
-  projectDir: string,
-  redactor: Redactor,
-  recordMetric: (name: string, value: number) => void,
-): Promise<DestinationClient> {
-  return dest.definition.connect({
+export interface ContextParams {
+  readonly runId: string;
+  readonly projectDir: string;
+  readonly redactor: Redactor;
+  readonly fullRefresh: boolean;
+  readonly plannedTotal: number;
+  readonly recordMetric: (name: string, value: number) => void;
+  readonly recordJob: (jobId: string, detail: JsonValue) => void;
+}
+
+/** What a destination sees of the run: its resolved options, the sync, and hooks to report back. */
+export function destinationContext(dest: NormalizedDestination, sync: NormalizedSync, p: ContextParams): DestinationContext<unknown> {
+  return {
     name: dest.name,
-    options: resolveDestinationOptions(dest, redactor),
+    options: resolveDestinationOptions(dest, p.redactor),
     sync: { name: sync.name, key: sync.key, fields: sync.fields.map((f) => f.name), mode: sync.mode },
     target: sync.target,
-    runId,
+    runId: p.runId,
     baseUrl: dest.baseUrl,
     timeoutMs: dest.timeoutMs,
-    recordMetric,
-    projectDir,
-  });
+    fullRefresh: p.fullRefresh,
+    plannedTotal: p.plannedTotal,
+    recordJob: p.recordJob,
+    recordMetric: p.recordMetric,
+    projectDir: p.projectDir,
+  };
+}
+
+export async function connectDestination(dest: NormalizedDestination, ctx: DestinationContext<unknown>): Promise<DestinationClient> {
+  return dest.definition.connect(ctx);
 }

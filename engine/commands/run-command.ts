@@ -13,13 +13,17 @@ import {
   emptyCounts,
   ensureStateTablesSql,
   finishRunSql,
+  insertJobsSql,
   insertMetricsSql,
+  type JobRecord,
   insertRunSql,
   lastStartedSql,
   type RunCounts,
 } from '../state/state-sql.js';
 import { toNumber } from '../warehouse/connection.js';
-import { connectDestination, resolveDestinationOptions } from './destination-connect.js';
+import { connectDestination, destinationContext, resolveDestinationOptions } from './destination-connect.js';
+import { refreshPendingJobs } from './destination-jobs.js';
+import type { JsonValue } from '../destination/destination-api.js';
 import { Redactor } from './redactor.js';
 import type { Reporter, RunEvent, SyncStatus } from './run-events.js';
 import { newRunId } from './run-id.js';
@@ -114,6 +118,13 @@ async function runSync(
   const recordMetric = (name: string, value: number): void => {
     metrics[name] = (metrics[name] ?? 0) + value;
   };
+  // Jobs a destination starts are queued here and written by the next batch commit.
+  const jobs: JobRecord[] = [];
+  const recordJob = (jobId: string, detail: JsonValue): void => {
+    jobs.push({ jobId, runId, sync: sync.name, destination: dest.name, detail: JSON.stringify(detail), at: new Date().toISOString() });
+  };
+  const contextFor = (plannedTotal: number) =>
+    destinationContext(dest, sync, { runId, projectDir: ws.config.projectDir, redactor, fullRefresh: !!opts.fullRefresh, plannedTotal, recordMetric, recordJob });
   let status: SyncStatus = 'failed';
   let error: string | null = null;
   let hint: string | null = null;
@@ -124,6 +135,15 @@ async function runSync(
     await conn.execute(insertRunSql(d, schema, { runId, sync: sync.name, model: sync.model, destination: sync.destination, mode: sync.mode, startedAt: nowIso, fullRefresh: !!opts.fullRefresh }));
     report({ event: 'sync_started', sync: sync.name, run_id: runId, destination: sync.destination, mode: sync.mode, full_refresh: !!opts.fullRefresh });
     try {
+      if (dest.definition.refreshJobs) {
+        try {
+          const changed = await refreshPendingJobs(conn, schema, dest, sync, contextFor(0));
+          if (changed > 0) report({ event: 'jobs_refreshed', sync: sync.name, changed });
+        } catch (e) {
+          // A job status we cannot read now is read by a later run; it must not stop this one.
+          report({ event: 'warning', sync: sync.name, message: `could not refresh pending destination jobs: ${redactor.redact((e as Error).message)}` });
+        }
+      }
       plan = await planSync(conn, p, { fullRefresh: !!opts.fullRefresh, force: !!opts.force });
       Object.assign(counts, { members: plan.members, invalid: plan.invalid, planned_add: plan.add, planned_change: plan.change, planned_remove: plan.remove });
       report(plannedEvent(plan));
@@ -140,7 +160,7 @@ async function runSync(
         status = 'success';
         return { sync: sync.name, status, plan };
       }
-      const client = await connectDestination(dest, sync, runId, ws.config.projectDir, redactor, recordMetric);
+      const client = await connectDestination(dest, contextFor(planned));
       let result;
       try {
         result = await runBatches(conn.stream(streamPlanSql(tables)), {
@@ -154,12 +174,14 @@ async function runSync(
           planned,
           redact: redactor.redact,
           signal: opts.signal,
-          commit: (outcomes) => commitOutcomes(conn, schema, p, runId, outcomes),
+          commit: (outcomes) => commitOutcomes(conn, schema, p, runId, outcomes, jobs.splice(0)),
           onProgress: (progress) => report({ event: 'progress', sync: sync.name, progress }),
           onRetry: (r) => report({ event: 'retry', sync: sync.name, batch_id: r.batchId, attempt: r.attempt, delay_ms: r.delayMs, reason: r.reason }),
         });
       } finally {
         await client.close?.();
+        // Jobs started by a batch that never reached a commit (the sync stopped) are still tracked.
+        if (jobs.length > 0) await conn.execute(insertJobsSql(d, schema, jobs.splice(0)));
       }
       const pr = result.progress;
       Object.assign(counts, { succeeded_add: pr.succeeded.add, succeeded_change: pr.succeeded.change, succeeded_remove: pr.succeeded.remove, rejected: pr.rejected, failed: pr.failed });
@@ -192,8 +214,15 @@ async function runSync(
   }
 }
 
-/** Writes one batch's outcomes and advances the snapshot, in one transaction. */
-async function commitOutcomes(conn: WarehouseConnection, schema: string, p: PreparedSync, runId: string, outcomes: readonly RowOutcome[]): Promise<void> {
+/** Writes one batch's outcomes (and jobs the destination started) and advances the snapshot, in one transaction. */
+async function commitOutcomes(
+  conn: WarehouseConnection,
+  schema: string,
+  p: PreparedSync,
+  runId: string,
+  outcomes: readonly RowOutcome[],
+  jobs: readonly JobRecord[],
+): Promise<void> {
   const keepRemoved = p.sync.mode === 'remove';
   const rows = outcomes.map((o) => {
     const op = o.operation;
@@ -203,6 +232,7 @@ async function commitOutcomes(conn: WarehouseConnection, schema: string, p: Prep
   await conn.transaction(async () => {
     await conn.bulkWrite(schema, p.tables.stageName, rows);
     for (const sql of commitBatchSql(conn.dialect, schema, p.tables)) await conn.execute(sql);
+    if (jobs.length > 0) await conn.execute(insertJobsSql(conn.dialect, schema, jobs));
   });
 }
 

@@ -10,6 +10,8 @@ export type RunEvent =
   | { event: 'retry'; sync: string; batch_id: string; attempt: number; delay_ms: number; reason: string }
   | { event: 'sync_finished'; sync: string; run_id: string; status: SyncStatus; counts: RunCounts; error: string | null; hint: string | null; duration_ms: number }
   | { event: 'skipped'; sync: string; reason: string }
+  | { event: 'jobs_refreshed'; sync: string; changed: number }
+  | { event: 'warning'; sync: string; message: string }
   | { event: 'status'; syncs: Array<Record<string, unknown>> };
 
 export type SyncStatus = 'success' | 'warning' | 'failed' | 'aborted';

@@ -1,4 +1,5 @@
 import type { Secret } from './env-ref.js';
+import type { DestinationDefinition } from '../destination/destination-api.js';
 
 /** What a sync sends: see DESIGN.md §6. */
 export const SYNC_MODES = ['mirror', 'upsert', 'add', 'update', 'remove'] as const;
@@ -44,7 +45,8 @@ export type WarehouseConfig = DuckDBWarehouseConfig | PostgresWarehouseConfig | 
 
 /** Options every destination accepts, beside its own. */
 export interface CommonDestinationOptions {
-  type: string;
+  /** A built-in destination's name, or your own `defineDestination({...})`. */
+  type: string | DestinationDefinition<never>;
   /** Operations per request; at most the destination's documented maximum. */
   batchSize?: number;
   /** Batches in flight at once. */

@@ -169,7 +169,8 @@ function validateDestination(name: string, d: unknown, registry: Registry, p: Pr
     p.add(at, "must be an object with a type, e.g. { type: 'webhook', url: '…' }");
     return undefined;
   }
-  const def = typeof d.type === 'string' ? registry[d.type] : undefined;
+  // `type` names a built-in destination, or is a project's own defineDestination({...}) object.
+  const def = typeof d.type === 'string' ? registry[d.type] : isDefinition(d.type) ? d.type : undefined;
   if (!def) {
     p.add(`${at}.type`, `unknown destination type ${JSON.stringify(d.type)} (${closest(String(d.type), Object.keys(registry))})`);
     return undefined;
@@ -203,6 +204,11 @@ function validateDestination(name: string, d: unknown, registry: Registry, p: Pr
     timeoutMs,
     baseUrl: typeof d.baseUrl === 'string' ? d.baseUrl.replace(/\/+$/, '') : undefined,
   };
+}
+
+function isDefinition(v: unknown): v is DestinationDefinition<unknown> {
+  const o = v as Partial<DestinationDefinition<unknown>> | null;
+  return typeof o === 'object' && o !== null && typeof o.type === 'string' && typeof o.connect === 'function' && typeof o.batchSize === 'object' && typeof o.options === 'object';
 }
 
 function percent(v: unknown, at: string, p: Problems): number | undefined {

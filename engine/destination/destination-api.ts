@@ -39,6 +39,10 @@ export interface Batch {
   readonly operations: readonly Operation[];
   /** 1-based attempt number. */
   readonly attempt: number;
+  /** 1-based position of this batch in the run. */
+  readonly seq: number;
+  /** True for the run's final batch (when every planned row fits the batches sent so far and this one). */
+  readonly isLast: boolean;
 }
 
 /** What happened to one operation; results are matched to operations by position. */
@@ -58,6 +62,16 @@ export interface DestinationContext<Options> {
   readonly runId: string;
   readonly baseUrl: string | undefined;
   readonly timeoutMs: number;
+  /** This run re-sends every member (`--full-refresh`); a destination may use a replace API. */
+  readonly fullRefresh: boolean;
+  /** Rows planned for this run. */
+  readonly plannedTotal: number;
+  /**
+   * Records an asynchronous job the destination started (e.g. an upload that
+   * completes in hours), committed with the batch that started it. Its final
+   * state is fetched later through `refreshJobs`.
+   */
+  recordJob(jobId: string, detail: JsonValue): void;
   /** Adds to a run metric (e.g. what the platform reports: received, invalid); summed over the run and written to sync_run_metrics. */
   recordMetric(name: string, value: number): void;
   /** Directory of the config file; relative paths in options resolve from here. */
@@ -91,6 +105,25 @@ export interface DestinationDefinition<Options = Record<string, unknown>> {
   /** Modes this destination can carry out; default all. */
   modes?: readonly SyncMode[];
   connect(ctx: DestinationContext<Options>): DestinationClient | Promise<DestinationClient>;
+  /**
+   * Fetches the state of jobs recorded by earlier runs that are still pending.
+   * Called before each run of a sync and by `audsync status --refresh`; returns
+   * an update per job whose state is known (omit the ones still running).
+   */
+  refreshJobs?(ctx: DestinationContext<Options>, jobs: readonly PendingJob[]): Promise<JobUpdate[]>;
+}
+
+export interface PendingJob {
+  readonly jobId: string;
+  readonly runId: string;
+  readonly detail: JsonValue;
+}
+
+export interface JobUpdate {
+  readonly jobId: string;
+  readonly status: 'pending' | 'succeeded' | 'failed';
+  /** What the destination reported (e.g. match-rate range, failure reason). */
+  readonly detail: JsonValue;
 }
 
 /** Declares a destination; an identity function that gives type inference. */

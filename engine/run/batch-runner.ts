@@ -70,14 +70,15 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
 
   const progress = (): Progress => ({ planned: o.planned, done, succeeded: { ...succeeded }, rejected, failed, startedAt });
 
-  const sendWithRetry = async (ops: PlanOperation[], id: string): Promise<RowOutcome[]> => {
+  let dispatched = 0;
+  const sendWithRetry = async (ops: PlanOperation[], id: string, seq: number, isLast: boolean): Promise<RowOutcome[]> => {
     let lastReason = '';
     for (let attempt = 1; attempt <= o.maxAttempts; attempt++) {
       if (fatal) break;
       await limiter.take();
       const at = new Date().toISOString();
       try {
-        const batch: Batch = { id, operations: ops, attempt };
+        const batch: Batch = { id, operations: ops, attempt, seq, isLast };
         const results = await o.client.sendBatch(batch);
         return toOutcomes(ops, results, at, o.redact);
       } catch (e) {
@@ -98,11 +99,14 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
 
   const dispatch = (ops: PlanOperation[]): void => {
     batchNo += 1;
+    dispatched += ops.length;
     const id = `${o.runId}-${batchNo}`;
+    const seq = batchNo;
+    const isLast = dispatched >= o.planned;
     const p = (async () => {
       let outcomes: RowOutcome[];
       try {
-        outcomes = await sendWithRetry(ops, id);
+        outcomes = await sendWithRetry(ops, id, seq, isLast);
       } catch (e) {
         fatal ??= e as Error;
         return;

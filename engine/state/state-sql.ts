@@ -21,6 +21,9 @@ export function ensureStateTablesSql(d: Dialect, schema: string): string[] {
       destination_record_id ${text}, error_code ${text}, error_message ${text}, attempted_at ${timestamp} NOT NULL)`,
     `CREATE TABLE IF NOT EXISTS ${r('sync_run_metrics')} (
       run_id ${text} NOT NULL, sync_name ${text} NOT NULL, metric ${text} NOT NULL, value ${double} NOT NULL, recorded_at ${timestamp} NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${r('destination_jobs')} (
+      job_id ${text} NOT NULL, run_id ${text} NOT NULL, sync_name ${text} NOT NULL, destination ${text} NOT NULL, status ${text} NOT NULL,
+      detail ${text}, created_at ${timestamp} NOT NULL, updated_at ${timestamp} NOT NULL)`,
     `CREATE TABLE IF NOT EXISTS ${r('audience_events')} (
       model ${text} NOT NULL, record_key ${text} NOT NULL, event ${text} NOT NULL, run_id ${text} NOT NULL, occurred_at ${timestamp} NOT NULL)`,
     `CREATE OR REPLACE VIEW ${r('sync_health')} AS
@@ -32,8 +35,11 @@ export function ensureStateTablesSql(d: Dialect, schema: string): string[] {
       )
       SELECT ranked.sync_name, ranked.run_id AS last_run_id, ranked.status AS last_status, ranked.started_at AS last_run_at,
         last_ok.last_success_at, ranked.members, COALESCE(ranked.rejected, 0) + COALESCE(ranked.failed, 0) AS pending_retries,
-        ranked.model, ranked.destination, ranked.finished_at AS last_finished_at, ranked.error AS last_error
+        ranked.model, ranked.destination, ranked.finished_at AS last_finished_at, ranked.error AS last_error,
+        COALESCE(jobs.pending_jobs, 0) AS pending_jobs
       FROM ranked LEFT JOIN last_ok ON last_ok.sync_name = ranked.sync_name
+      LEFT JOIN (SELECT sync_name, count(*) AS pending_jobs FROM ${r('destination_jobs')} WHERE status = 'pending' GROUP BY sync_name) AS jobs
+        ON jobs.sync_name = ranked.sync_name
       WHERE ranked.rn = 1`,
   ];
 }
@@ -142,4 +148,31 @@ export function insertMetricsSql(d: Dialect, schema: string, runId: string, sync
   const ts = `CAST(${d.quoteLiteral(at)} AS ${d.types.timestamp})`;
   const values = entries.map(([k, v]) => `(${d.quoteLiteral(runId)}, ${d.quoteLiteral(sync)}, ${d.quoteLiteral(k)}, ${v}, ${ts})`);
   return `INSERT INTO ${d.relation(schema, 'sync_run_metrics')} (run_id, sync_name, metric, value, recorded_at) VALUES\n${values.join(',\n')}`;
+}
+
+export interface JobRecord {
+  jobId: string;
+  runId: string;
+  sync: string;
+  destination: string;
+  detail: string;
+  at: string;
+}
+
+/** Jobs a destination started during a batch; written in that batch's commit. */
+export function insertJobsSql(d: Dialect, schema: string, jobs: readonly JobRecord[]): string {
+  const ts = (at: string): string => `CAST(${d.quoteLiteral(at)} AS ${d.types.timestamp})`;
+  const values = jobs.map(
+    (j) => `(${d.quoteLiteral(j.jobId)}, ${d.quoteLiteral(j.runId)}, ${d.quoteLiteral(j.sync)}, ${d.quoteLiteral(j.destination)}, 'pending', ${d.quoteLiteral(j.detail)}, ${ts(j.at)}, ${ts(j.at)})`,
+  );
+  return `INSERT INTO ${d.relation(schema, 'destination_jobs')} (job_id, run_id, sync_name, destination, status, detail, created_at, updated_at) VALUES\n${values.join(',\n')}`;
+}
+
+export function pendingJobsSql(d: Dialect, schema: string, sync: string): string {
+  return `SELECT job_id, run_id, detail FROM ${d.relation(schema, 'destination_jobs')} WHERE sync_name = ${d.quoteLiteral(sync)} AND status = 'pending' ORDER BY created_at`;
+}
+
+export function updateJobSql(d: Dialect, schema: string, sync: string, jobId: string, status: string, detail: string, at: string): string {
+  return `UPDATE ${d.relation(schema, 'destination_jobs')} SET status = ${d.quoteLiteral(status)}, detail = ${d.quoteLiteral(detail)}, updated_at = CAST(${d.quoteLiteral(at)} AS ${d.types.timestamp})
+WHERE sync_name = ${d.quoteLiteral(sync)} AND job_id = ${d.quoteLiteral(jobId)}`;
 }

@@ -1,0 +1,37 @@
+import type { NormalizedDestination, NormalizedSync } from '../config/normalized-config.js';
+import type { DestinationContext, JsonValue, PendingJob } from '../destination/destination-api.js';
+import { parseJsonLossless } from '../destination/lossless-json.js';
+import { pendingJobsSql, updateJobSql } from '../state/state-sql.js';
+import type { WarehouseConnection } from '../warehouse/connection.js';
+
+/**
+ * Asks the destination about jobs earlier runs left pending (uploads that finish
+ * hours later) and writes what it says to destination_jobs. Returns how many
+ * jobs changed state.
+ */
+export async function refreshPendingJobs(
+  conn: WarehouseConnection,
+  schema: string,
+  dest: NormalizedDestination,
+  sync: NormalizedSync,
+  ctx: DestinationContext<unknown>,
+): Promise<number> {
+  const refresh = dest.definition.refreshJobs;
+  if (!refresh) return 0;
+  const rows = await conn.query(pendingJobsSql(conn.dialect, schema, sync.name));
+  if (rows.length === 0) return 0;
+  const jobs: PendingJob[] = rows.map((r) => ({
+    jobId: String(r.job_id),
+    runId: String(r.run_id),
+    detail: r.detail === null ? null : (parseJsonLossless(String(r.detail)) as JsonValue),
+  }));
+  const updates = await refresh.call(dest.definition, ctx, jobs);
+  const at = new Date().toISOString();
+  let changed = 0;
+  for (const u of updates) {
+    if (u.status === 'pending') continue;
+    await conn.execute(updateJobSql(conn.dialect, schema, sync.name, u.jobId, u.status, JSON.stringify(u.detail), at));
+    changed += 1;
+  }
+  return changed;
+}

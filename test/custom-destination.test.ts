@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { duckdbWarehouse } from './support/warehouses.js';
+import { CliProject, finished } from './support/cli-project.js';
+
+/**
+ * A project's own destination, declared in its config with defineDestination:
+ * it logs every batch it gets to a file and starts an "asynchronous job" per
+ * batch, the way Customer Match uploads finish hours later.
+ */
+const CONFIG = `import fs from 'node:fs';
+import { defineConfig, defineDestination } from 'audsync';
+
+const jobsDone = () => fs.existsSync('jobs-done');
+
+const recorder = defineDestination<{ log: string }>({
+  type: 'recorder',
+  description: 'test destination',
+  options: { log: { type: 'string', required: true, description: 'log file' } },
+  identifiers: { email: { kind: 'email' }, madid: { kind: 'mobile_ad_id', hash: false } },
+  batchSize: { default: 4, max: 4 },
+  concurrency: 2,
+  connect(ctx) {
+    return {
+      async sendBatch(batch) {
+        ctx.recordJob('job-' + batch.seq, { seq: batch.seq, rows: batch.operations.length });
+        ctx.recordMetric('received', batch.operations.length);
+        fs.appendFileSync(ctx.options.log, JSON.stringify({ seq: batch.seq, isLast: batch.isLast, fullRefresh: ctx.fullRefresh, planned: ctx.plannedTotal, ops: batch.operations.map((o) => o.fields) }) + '\\n');
+        return batch.operations.map(() => ({ status: 'succeeded' as const }));
+      },
+    };
+  },
+  async refreshJobs(_ctx, jobs) {
+    return jobs.map((j) => ({ jobId: j.jobId, status: jobsDone() ? ('succeeded' as const) : ('pending' as const), detail: { matchRateRange: 'MATCH_RANGE_51_TO_60', was: j.detail } }));
+  },
+});
+
+export default defineConfig({
+  warehouse: __WAREHOUSE__,
+  destinations: { rec: { type: recorder, log: 'batches.jsonl' } },
+  syncs: { s: { model: 'm', destination: 'rec', key: 'id', fields: { email: 'email', madid: 'madid' } } },
+});
+`;
+
+describe('a project-defined destination', () => {
+  let p: CliProject;
+  beforeEach(async () => {
+    p = await CliProject.create(duckdbWarehouse, {
+      'audsync.config.ts': CONFIG,
+      'models/m.sql': `select i as id, 'User' || i || '@Example.com' as email, ' AD-' || i || ' ' as madid from generate_series(1, 10) as t(i)\n`,
+    });
+  });
+  afterEach(async () => p.cleanUp());
+
+  const batches = () =>
+    fs
+      .readFileSync(path.join(p.dir, 'batches.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+
+  it('gets batch positions, its declared identifiers hashed or only normalized, and records metrics', async () => {
+    const r = await p.cli(['run', '--json']);
+    expect(finished(r, 's').status, r.stderr).toBe('success');
+    const got = batches().sort((a, b) => a.seq - b.seq);
+    expect(got.map((b) => [b.seq, b.isLast, b.planned, b.fullRefresh])).toEqual([
+      [1, false, 10, false],
+      [2, false, 10, false],
+      [3, true, 10, false],
+    ]);
+    const first = got[0].ops.find((o: { madid: string }) => o.madid === 'ad-1');
+    expect(first.email).toMatch(/^[0-9a-f]{64}$/);
+    const [m] = await p.query(`SELECT value FROM audsync.sync_run_metrics WHERE metric = 'received'`);
+    expect(Number(m?.value)).toBe(10);
+  });
+
+  it('records the jobs it starts, and a later run or status --refresh records their final state', async () => {
+    expect((await p.cli(['run', '--json'])).code).toBe(0);
+    expect(await p.count(`SELECT count(*) FROM audsync.destination_jobs WHERE status = 'pending'`)).toBe(3);
+    const pending = await p.cli(['status', '--json', '--refresh']);
+    expect(pending.events.find((e) => e.event === 'sync_status')).toMatchObject({ sync_name: 's', pending_jobs: 3 });
+    fs.writeFileSync(path.join(p.dir, 'jobs-done'), '');
+    const refreshed = await p.cli(['status', '--json', '--refresh']);
+    expect(refreshed.events.find((e) => e.event === 'jobs_refreshed')).toMatchObject({ sync: 's', changed: 3 });
+    expect(refreshed.events.find((e) => e.event === 'sync_status')).toMatchObject({ pending_jobs: 0 });
+    const [job] = await p.query(`SELECT status, detail FROM audsync.destination_jobs WHERE job_id = 'job-1'`);
+    expect(job?.status).toBe('succeeded');
+    expect(JSON.parse(String(job?.detail))).toEqual({ matchRateRange: 'MATCH_RANGE_51_TO_60', was: { seq: 1, rows: 4 } });
+  });
+
+  it('--full-refresh tells the destination', async () => {
+    await p.cli(['run', '--json']);
+    fs.rmSync(path.join(p.dir, 'batches.jsonl'));
+    await p.cli(['run', '--json', '--full-refresh']);
+    expect(batches().every((b) => b.fullRefresh === true)).toBe(true);
+  });
+});
