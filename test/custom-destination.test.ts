@@ -92,7 +92,12 @@ describe('a project-defined destination', () => {
   it('--full-refresh tells the destination', async () => {
     await p.cli(['run', '--json']);
     fs.rmSync(path.join(p.dir, 'batches.jsonl'));
-    await p.cli(['run', '--json', '--full-refresh']);
-    expect(batches().every((b) => b.fullRefresh === true)).toBe(true);
+    p.write({ 'models/m.sql': `select i as id, 'User' || i || '@Example.com' as email, ' AD-' || i || ' ' as madid from generate_series(3, 10) as t(i)\n` });
+    await p.cli(['run', '--json', '--full-refresh', '--force']);
+    const got = batches().sort((a, b) => a.seq - b.seq);
+    expect(got.every((b) => b.fullRefresh === true)).toBe(true);
+    // Removes (ids 1, 2: fields last sent) stream first, members last.
+    expect(got[0].ops.slice(0, 2).map((o: { madid: string }) => o.madid).sort()).toEqual(['ad-1', 'ad-2']);
+    expect(got.at(-1).isLast).toBe(true);
   });
 });

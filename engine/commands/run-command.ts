@@ -163,7 +163,7 @@ async function runSync(
       const client = await connectDestination(dest, contextFor(planned));
       let result;
       try {
-        result = await runBatches(conn.stream(streamPlanSql(tables)), {
+        result = await runBatches(conn.stream(streamPlanSql(tables, !!opts.fullRefresh)), {
           runId,
           client,
           batchSize: dest.batchSize,

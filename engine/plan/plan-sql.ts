@@ -81,6 +81,12 @@ export function planCountsSql(t: SyncTables): string {
   return `SELECT op, count(*) AS n FROM ${t.plan} GROUP BY op`;
 }
 
-export function streamPlanSql(t: SyncTables): string {
-  return `SELECT op, record_key, fields_json, row_hash, destination_record_id FROM ${t.plan}`;
+/**
+ * The plan rows to send. A full refresh streams removes first, so its last
+ * batches carry members: a replace API (Meta's usersreplace session) ends on a
+ * batch of members flagged last. Incremental runs need no order.
+ */
+export function streamPlanSql(t: SyncTables, fullRefresh = false): string {
+  const order = fullRefresh ? ` ORDER BY CASE WHEN op = 'remove' THEN 0 ELSE 1 END` : '';
+  return `SELECT op, record_key, fields_json, row_hash, destination_record_id FROM ${t.plan}${order}`;
 }
