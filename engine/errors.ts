@@ -61,11 +61,6 @@ export class DestinationError extends AudsyncError {
   }
 }
 
-/** A guardrail stopped a sync before anything was sent. */
-export class GuardrailError extends AudsyncError {
-  override readonly culprit = 'user';
-}
-
 /** Another run holds the sync (or the warehouse file). */
 export class LockError extends AudsyncError {
   override readonly culprit = 'user';

@@ -25,4 +25,4 @@ export {
   type JsonValue,
   type Op,
 } from './destination/destination-api.js';
-export { AudsyncError, ConfigError, CompileError, WarehouseError, DestinationError, GuardrailError, LockError, DataError } from './errors.js';
+export { AudsyncError, ConfigError, CompileError, WarehouseError, DestinationError, LockError, DataError } from './errors.js';
