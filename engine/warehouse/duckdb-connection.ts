@@ -42,6 +42,8 @@ export class DuckDBConnection implements WarehouseConnection {
       throw new WarehouseError(`could not open DuckDB file ${file}: ${msg}`, { hint: 'Check warehouse.path in the config.' });
     }
     const conn = await instance.connect();
+    // Timestamps reach destinations as text: render them in UTC whatever the machine's zone.
+    await conn.run("SET TimeZone = 'UTC'");
     return new DuckDBConnection(instance, conn);
   }
 
