@@ -43,7 +43,7 @@ export class DuckDBConnection implements WarehouseConnection {
     }
     const conn = await instance.connect();
     // Timestamps reach destinations as text: render them in UTC whatever the machine's zone.
-    await conn.run("SET TimeZone = 'UTC'");
+    await conn.run("SET GLOBAL TimeZone = 'UTC'");
     return new DuckDBConnection(instance, conn);
   }
 
