@@ -105,6 +105,51 @@ SELECT record_key, fields_json, row_hash, destination_record_id, CAST(attempted_
       `DELETE FROM "audsync"."stage__s"`,
     ],
   },
+  postgres: {
+    plan: `DROP TABLE IF EXISTS "audsync"."plan__s";
+CREATE UNLOGGED TABLE "audsync"."plan__s" AS
+SELECT op, record_key, fields_json, row_hash, destination_record_id FROM (
+  SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE CASE WHEN s.record_key IS NULL THEN 'add' ELSE 'change' END END AS op,
+    COALESCE(m.record_key, s.record_key) AS record_key,
+    COALESCE(m.fields_json, s.fields_json) AS fields_json,
+    m.row_hash AS row_hash,
+    s.destination_record_id AS destination_record_id
+  FROM (SELECT record_key, fields_json, row_hash FROM "audsync"."members__s" WHERE invalid_reason IS NULL) AS m
+  FULL OUTER JOIN "audsync"."snapshot__s" AS s ON m.record_key = s.record_key
+  WHERE m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash
+) AS delta
+WHERE op IN ('add', 'change', 'remove')`,
+    commit: [
+      `INSERT INTO "audsync"."sync_changelog" (run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, attempted_at)
+SELECT run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, CAST(attempted_at AS TIMESTAMPTZ) FROM "audsync"."stage__s"`,
+      `DELETE FROM "audsync"."snapshot__s" WHERE record_key IN (SELECT record_key FROM "audsync"."stage__s" WHERE status = 'succeeded')`,
+      `INSERT INTO "audsync"."snapshot__s" (record_key, fields_json, row_hash, destination_record_id, synced_at)
+SELECT record_key, fields_json, row_hash, destination_record_id, CAST(attempted_at AS TIMESTAMPTZ) FROM "audsync"."stage__s" WHERE status = 'succeeded' AND keep = 'y'`,
+      `DELETE FROM "audsync"."stage__s"`,
+    ],
+  },
+  snowflake: {
+    plan: `CREATE OR REPLACE TRANSIENT TABLE "AUDSYNC"."PLAN__S" AS
+SELECT op, record_key, fields_json, row_hash, destination_record_id FROM (
+  SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE CASE WHEN s.record_key IS NULL THEN 'add' ELSE 'change' END END AS op,
+    COALESCE(m.record_key, s.record_key) AS record_key,
+    COALESCE(m.fields_json, s.fields_json) AS fields_json,
+    m.row_hash AS row_hash,
+    s.destination_record_id AS destination_record_id
+  FROM (SELECT record_key, fields_json, row_hash FROM "AUDSYNC"."MEMBERS__S" WHERE invalid_reason IS NULL) AS m
+  FULL OUTER JOIN "AUDSYNC"."SNAPSHOT__S" AS s ON m.record_key = s.record_key
+  WHERE m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash
+) AS delta
+WHERE op IN ('add', 'change', 'remove')`,
+    commit: [
+      `INSERT INTO "AUDSYNC"."SYNC_CHANGELOG" (run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, attempted_at)
+SELECT run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, CAST(attempted_at AS TIMESTAMP_TZ) FROM "AUDSYNC"."STAGE__S"`,
+      `DELETE FROM "AUDSYNC"."SNAPSHOT__S" WHERE record_key IN (SELECT record_key FROM "AUDSYNC"."STAGE__S" WHERE status = 'succeeded')`,
+      `INSERT INTO "AUDSYNC"."SNAPSHOT__S" (record_key, fields_json, row_hash, destination_record_id, synced_at)
+SELECT record_key, fields_json, row_hash, destination_record_id, CAST(attempted_at AS TIMESTAMP_TZ) FROM "AUDSYNC"."STAGE__S" WHERE status = 'succeeded' AND keep = 'y'`,
+      `DELETE FROM "AUDSYNC"."STAGE__S"`,
+    ],
+  },
 };
 
 describe.each(allDialectNames())('golden SQL for %s', (name) => {

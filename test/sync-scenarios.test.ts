@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableWarehouses } from './support/warehouses.js';
 import { FakeWebhookServer } from './fakes/webhook-server.js';
@@ -224,6 +226,19 @@ describe.each(warehouses)('sync scenarios on $name', (wh) => {
       expect(hook.operations.map((o) => `${o.op}:${o.key}`).sort(), mode).toEqual([...expectOps]);
       await p.cleanUp();
     }
+  });
+
+  // DuckDB allows one writer process per file, so only a server warehouse can run two syncs at once.
+  it.runIf(wh.name !== 'duckdb')('syncs of one model running at once record each membership change once', async () => {
+    const sync = (n: number) => `
+    file_${n}: { model: 'active_customers', destination: 'out_${n}', key: 'id', fields: { email: 'email' } },`;
+    p = await createFixture(wh, hook, 30_000, { extraSync: sync(1) + sync(2) + sync(3) });
+    const config = fs.readFileSync(path.join(p.dir, 'audsync.config.ts'), 'utf8');
+    p.write({ 'audsync.config.ts': config.replace('destinations: {', `destinations: {${[1, 2, 3].map((n) => ` out_${n}: { type: 'file', path: 'out_${n}.jsonl' },`).join('')}`) });
+    const results = await Promise.all([1, 2, 3].map((n) => p.cli(['run', '--json', '--select', `file_${n}`], HOOK_ENV)));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(await p.count(`SELECT count(*) FROM audsync.audience_events WHERE event = 'enter'`)).toBe(30_000);
+    expect(await p.count('SELECT count(*) FROM audsync.model_keys__active_customers')).toBe(30_000);
   });
 
   it('remove mode removes each listed member once', async () => {

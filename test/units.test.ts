@@ -88,3 +88,14 @@ describe('secrets', () => {
     expect(r.redact('auth s3cr3t-token failed; s3cr3t-token again')).toBe('auth *** failed; *** again');
   });
 });
+
+describe('internal table names', () => {
+  it('stay within 63 characters and never collide for long names', async () => {
+    const { tableName } = await import('../engine/plan/plan-tables.js');
+    const a = `${'x'.repeat(60)}_a`;
+    const b = `${'x'.repeat(60)}_b`;
+    expect(tableName('members', 'vip')).toBe('members__vip');
+    expect(tableName('model_keys', a).length).toBeLessThanOrEqual(63);
+    expect(tableName('model_keys', a)).not.toBe(tableName('model_keys', b));
+  });
+});

@@ -154,7 +154,12 @@ async function runSync(
         hint = 'If this change is intended, rerun with --force, or raise the guardrail in the sync config.';
         return { sync: sync.name, status, plan };
       }
-      for (const sql of audienceEventsSql(d, schema, tables, sync.model, runId, new Date().toISOString())) await conn.execute(sql);
+      // Two syncs of one model may run at once (each has its own lock): the model's key set changes in one locked transaction.
+      await conn.transaction(async () => {
+        const lock = d.lockForWrite(tables.modelKeys);
+        if (lock) await conn.execute(lock);
+        for (const sql of audienceEventsSql(d, schema, tables, sync.model, runId, new Date().toISOString())) await conn.execute(sql);
+      });
       const planned = plan.add + plan.change + plan.remove;
       if (planned === 0) {
         status = 'success';

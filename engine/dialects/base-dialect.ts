@@ -58,6 +58,10 @@ export abstract class BaseDialect implements Dialect {
   isTrue(expr: string): string {
     return `(lower(trim(${this.castText(expr)})) IN ('true', 't', 'yes', 'y', '1'))`;
   }
+  lockForWrite(_relation: string): string | null {
+    // DuckDB: one writer process per file. Snowflake: DML takes table locks within the transaction.
+    return null;
+  }
   beginTransaction(): string {
     return 'BEGIN TRANSACTION';
   }

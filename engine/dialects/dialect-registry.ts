@@ -2,9 +2,13 @@ import type { WarehouseType } from '../config/config-types.js';
 import { WarehouseError } from '../errors.js';
 import type { Dialect } from './dialect.js';
 import { DuckDBDialect } from './duckdb/duckdb-dialect.js';
+import { PostgresDialect } from './postgres/postgres-dialect.js';
+import { SnowflakeDialect } from './snowflake/snowflake-dialect.js';
 
 const DIALECTS: Partial<Record<WarehouseType, () => Dialect>> = {
   duckdb: () => new DuckDBDialect(),
+  postgres: () => new PostgresDialect(),
+  snowflake: () => new SnowflakeDialect(),
 };
 
 /** The dialect for a warehouse type; throws on one audsync has no dialect for. */

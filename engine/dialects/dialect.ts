@@ -39,6 +39,11 @@ export interface Dialect {
   isTrue(expr: string): string;
   /** Keep only digits. */
   digitsOnly(expr: string): string;
+  /**
+   * A statement that makes concurrent writers of `relation` wait for this
+   * transaction, or null where the warehouse already serializes them.
+   */
+  lockForWrite(relation: string): string | null;
   beginTransaction(): string;
   commit(): string;
   rollback(): string;

@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Dialect } from '../dialects/dialect.js';
+
+/** PostgreSQL silently truncates identifiers past 63 bytes (NAMEDATALEN - 1); we never rely on truncation. */
+const MAX_TABLE_NAME = 63;
 
 /** Names of audsync's internal tables for one sync. Not a public contract. */
 export interface SyncTables {
@@ -13,12 +17,24 @@ export interface SyncTables {
 }
 
 export function syncTables(dialect: Dialect, schema: string, sync: string, model: string): SyncTables {
+  const stageName = tableName('stage', sync);
   return {
-    members: dialect.relation(schema, `members__${sync}`),
-    snapshot: dialect.relation(schema, `snapshot__${sync}`),
-    plan: dialect.relation(schema, `plan__${sync}`),
-    modelKeys: dialect.relation(schema, `model_keys__${model}`),
-    stage: dialect.relation(schema, `stage__${sync}`),
-    stageName: `stage__${sync}`,
+    members: dialect.relation(schema, tableName('members', sync)),
+    snapshot: dialect.relation(schema, tableName('snapshot', sync)),
+    plan: dialect.relation(schema, tableName('plan', sync)),
+    modelKeys: dialect.relation(schema, tableName('model_keys', model)),
+    stage: dialect.relation(schema, stageName),
+    stageName,
   };
+}
+
+/**
+ * `<kind>__<name>`, or, when that is too long for every warehouse, a prefix of
+ * the name plus a hash of all of it, so two long names never share a table.
+ */
+export function tableName(kind: string, name: string): string {
+  const full = `${kind}__${name}`;
+  if (full.length <= MAX_TABLE_NAME) return full;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
+  return `${kind}__${name.slice(0, MAX_TABLE_NAME - kind.length - 2 - 11)}_${hash}`;
 }

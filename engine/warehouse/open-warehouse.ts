@@ -21,9 +21,19 @@ async function openUntimed(config: NormalizedConfig): Promise<WarehouseConnectio
       const file = w.path ?? 'warehouse.duckdb';
       return DuckDBConnection.open(file === ':memory:' ? file : path.resolve(config.projectDir, file));
     }
+    case 'postgres': {
+      // Imported here so DuckDB projects never load pg.
+      const { PostgresConnection } = await import('./postgres-connection.js');
+      return PostgresConnection.open(w);
+    }
+    case 'snowflake': {
+      // Imported here so other warehouses never load snowflake-sdk (about 1 s).
+      const { SnowflakeConnection } = await import('./snowflake-connection.js');
+      return SnowflakeConnection.open(w, { stateSchema: config.stateSchema, projectDir: config.projectDir });
+    }
     default:
-      throw new WarehouseError(`warehouse type "${w.type}" is not available in this build yet`, {
-        hint: "Use { type: 'duckdb' } for now.",
+      throw new WarehouseError(`unknown warehouse type "${(w as { type: string }).type}"`, {
+        hint: "Use { type: 'duckdb' }, { type: 'postgres' } or { type: 'snowflake' }.",
       });
   }
 }

@@ -1,5 +1,7 @@
 import path from 'node:path';
+import pg from 'pg';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { freshDatabase, postgresTestUrl } from './postgres-server.js';
 
 /**
  * A warehouse the behavioural suite runs on. Every test project gets its own
@@ -41,7 +43,50 @@ async function withDuck<T>(dir: string, fn: (c: Awaited<ReturnType<DuckDBInstanc
   }
 }
 
-/** Every warehouse available on this machine; DuckDB always. */
+/**
+ * PostgreSQL: a fresh database per project. Query results are shaped like
+ * DuckDB's JSON rows (bigint and numeric as text, timestamps as text), so the
+ * same assertions hold on both.
+ */
+export function postgresWarehouse(serverUrl: string): TestWarehouse {
+  const dbs = new Map<string, { url: string; drop(): Promise<void> }>();
+  const urlOf = (dir: string): string => {
+    const db = dbs.get(dir);
+    if (!db) throw new Error(`no database set up for ${dir}`);
+    return db.url;
+  };
+  const withClient = async <T>(dir: string, fn: (c: pg.Client) => Promise<T>): Promise<T> => {
+    const c = new pg.Client({ connectionString: urlOf(dir), types: { getTypeParser: (oid: number) => (oid === 16 ? (v: string) => v === 't' : oid === 23 || oid === 21 ? Number : (v: string) => v) } as pg.CustomTypesConfig });
+    await c.connect();
+    try {
+      return await fn(c);
+    } finally {
+      await c.end();
+    }
+  };
+  return {
+    name: 'postgres',
+    configLiteral: (dir) => `{ type: 'postgres', connectionString: ${JSON.stringify(urlOf(dir))} }`,
+    async setUp(dir) {
+      dbs.set(dir, await freshDatabase(serverUrl));
+    },
+    async exec(dir, sql) {
+      await withClient(dir, async (c) => {
+        for (const s of sql) await c.query(s);
+      });
+    },
+    async query(dir, sql) {
+      return withClient(dir, async (c) => (await c.query(sql)).rows as Array<Record<string, unknown>>);
+    },
+    async tearDown(dir) {
+      await dbs.get(dir)?.drop();
+      dbs.delete(dir);
+    },
+  };
+}
+
+/** Every warehouse available on this machine; DuckDB always, PostgreSQL when a server is reachable. */
 export async function availableWarehouses(): Promise<TestWarehouse[]> {
-  return [duckdbWarehouse];
+  const url = await postgresTestUrl();
+  return url ? [duckdbWarehouse, postgresWarehouse(url)] : [duckdbWarehouse];
 }
