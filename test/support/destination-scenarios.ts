@@ -2,6 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliProject, collect, finished } from './cli-project.js';
 import type { TestWarehouse } from './warehouses.js';
 
+/** A value, or a promise of it: fakes backed by a database answer asynchronously. */
+type MaybeAsync<T> = T | Promise<T>;
+
 /**
  * What the shared scenario set needs from a destination's fake server. Every
  * destination's fake implements this, and `describeDestinationScenarios` runs the
@@ -24,20 +27,20 @@ export interface ScenarioFake {
   /** Key column: 'id' or 'email' (destinations keyed by email). */
   readonly keyColumn?: 'id' | 'email';
   /** The audience as the destination holds it now: key -> comparable fields. */
-  members(): Map<string, Record<string, unknown>>;
+  members(): MaybeAsync<Map<string, Record<string, unknown>>>;
   /** What members() should hold for these model rows. */
   expected(rows: ScenarioRow[]): Map<string, Record<string, unknown>>;
   /** Requests the fake has answered (any status). */
-  requestCount(): number;
+  requestCount(): MaybeAsync<number>;
   /** The next `n` write requests answer with the destination's throttling response. */
-  throttleNext(n: number): void;
+  throttleNext(n: number): MaybeAsync<void>;
   /** The next `n` write requests answer with a 5xx. */
-  failNext(n: number): void;
+  failNext(n: number): MaybeAsync<void>;
   /** Refuse this member per row (e.g. invalid email) until cleared. */
-  rejectKey(key: string): void;
+  rejectKey(key: string): MaybeAsync<void>;
   /** Every write request waits this long. */
-  setDelay(ms: number): void;
-  clearFaults(): void;
+  setDelay(ms: number): MaybeAsync<void>;
+  clearFaults(): MaybeAsync<void>;
   /** Batch size to configure so the scenarios make several requests. */
   readonly smallBatch: number;
 }
@@ -89,7 +92,7 @@ export function describeDestinationScenarios(name: string, makeFake: () => Scena
     let fake: ScenarioFake;
     let p: CliProject;
     const run = (...args: string[]) => p.cli(['run', '--json', ...args], fake.env());
-    const expectConverged = async () => expect(fake.members()).toEqual(fake.expected(await rows(p)));
+    const expectConverged = async () => expect(await fake.members()).toEqual(fake.expected(await rows(p)));
     const keyOf = (id: number) => (fake.keyColumn === 'email' ? `person${id}@example.com` : String(id));
 
     beforeEach(async () => {
@@ -123,19 +126,19 @@ export function describeDestinationScenarios(name: string, makeFake: () => Scena
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(finished(r, 'people_sync')).toMatchObject({ status: 'success', counts: { planned_add: 1, planned_change: 2, planned_remove: 3, succeeded_add: 1, succeeded_change: 2, succeeded_remove: 3 } });
       await expectConverged();
-      const before = fake.requestCount();
+      const before = await fake.requestCount();
       const idle = await run();
       expect(finished(idle, 'people_sync').counts).toMatchObject({ planned_add: 0, planned_change: 0, planned_remove: 0 });
-      expect(fake.requestCount()).toBe(before);
+      expect(await fake.requestCount()).toBe(before);
     });
 
     it('a throttling and 5xx storm still converges', async () => {
       await p.exec(...seedSql(40));
-      fake.throttleNext(3);
+      await fake.throttleNext(3);
       const r1 = await run();
       expect(r1.code, r1.stdout + r1.stderr).toBe(0);
       await p.exec('UPDATE src.people SET active = FALSE WHERE id <= 3');
-      fake.failNext(3);
+      await fake.failNext(3);
       const r2 = await run();
       expect(finished(r2, 'people_sync')).toMatchObject({ status: 'success' });
       expect(r1.events.filter((e) => e.event === 'retry').length + r2.events.filter((e) => e.event === 'retry').length).toBeGreaterThanOrEqual(6);
@@ -144,14 +147,14 @@ export function describeDestinationScenarios(name: string, makeFake: () => Scena
 
     it('rejected rows are recorded with the reason and retried by the next run', async () => {
       await p.exec(...seedSql(20));
-      fake.rejectKey(keyOf(7));
+      await fake.rejectKey(keyOf(7));
       const r = await run();
       expect(r.code).toBe(0);
       expect(finished(r, 'people_sync')).toMatchObject({ status: 'warning', counts: { rejected: 1, succeeded_add: 19 } });
       const [rej] = await p.query(`SELECT record_key, error_message FROM audsync.sync_changelog WHERE status = 'rejected'`);
       expect(rej?.record_key).toBe(keyOf(7));
       expect(String(rej?.error_message)).not.toBe('');
-      fake.clearFaults();
+      await fake.clearFaults();
       const again = await run();
       expect(finished(again, 'people_sync')).toMatchObject({ status: 'success', counts: { planned_add: 1, succeeded_add: 1 } });
       await expectConverged();
@@ -159,14 +162,14 @@ export function describeDestinationScenarios(name: string, makeFake: () => Scena
 
     it('kill -9 in the middle, then an immediate rerun, converges with nothing lost', async () => {
       await p.exec(...seedSql(60));
-      fake.setDelay(80);
+      await fake.setDelay(80);
       const child = p.spawn(['run', '--json'], fake.env());
       const done = collect(child);
       const t0 = Date.now();
-      while (fake.requestCount() < 3 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 10));
+      while ((await fake.requestCount()) < 3 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 10));
       child.kill('SIGKILL');
       await done;
-      fake.setDelay(0);
+      await fake.setDelay(0);
       const r = await run();
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(finished(r, 'people_sync').status).toBe('success');
