@@ -16,28 +16,16 @@ export interface BrazeConnection {
  * Retry-After is sent); 401/403 stop the sync with a Braze-specific hint.
  */
 export async function brazePost(c: BrazeConnection, path: string, body: string): Promise<HttpResponse> {
-  let res: HttpResponse;
-  try {
-    res = await httpRequest(
-      {
-        url: joinUrl(c.baseUrl, path),
-        headers: { authorization: `Bearer ${c.apiKey}`, 'content-type': 'application/json', 'user-agent': 'audsync' },
-        body,
-        timeoutMs: c.timeoutMs,
-      },
-      c.who,
-    );
-  } catch (e) {
-    if (e instanceof DestinationError && !e.retryable && (e.code === '401' || e.code === '403')) {
-      throw new DestinationError(e.message, {
-        retryable: false,
-        code: e.code,
-        cause: e,
-        hint: `Check apiKey of ${c.who}: a REST API key of this workspace with the users.track permission${path.includes('subscription') ? ' and subscription.status.set' : ''}, and that baseUrl is your cluster's REST endpoint.`,
-      });
-    }
-    throw e;
-  }
+  const res = await httpRequest(
+    {
+      url: joinUrl(c.baseUrl, path),
+      headers: { authorization: `Bearer ${c.apiKey}`, 'content-type': 'application/json', 'user-agent': 'audsync' },
+      body,
+      timeoutMs: c.timeoutMs,
+      authHint: `Check apiKey of ${c.who}: a REST API key of this workspace with the users.track permission${path.includes('subscription') ? ' and subscription.status.set' : ''}, and that baseUrl is your cluster's REST endpoint.`,
+    },
+    c.who,
+  );
   if (res.status === 404) {
     // No such endpoint: every batch would fail the same way, so stop rather than reject row by row.
     throw new DestinationError(`${c.who}: HTTP 404 for ${path}`, {

@@ -32,18 +32,10 @@ const AUTH_HINT = (who: string): string => `Check apiKey of ${who}: a server-sid
  * throttling and bad keys are honoured whatever status carries them.
  */
 export async function iterablePost(c: IterableConnection, path: string, body: string): Promise<HttpResponse> {
-  let res: HttpResponse;
-  try {
-    res = await httpRequest(
-      { url: joinUrl(c.baseUrl, path), headers: { 'api-key': c.apiKey, 'content-type': 'application/json', 'user-agent': 'audsync' }, body, timeoutMs: c.timeoutMs },
-      c.who,
-    );
-  } catch (e) {
-    if (e instanceof DestinationError && !e.retryable && (e.code === '401' || e.code === '403')) {
-      throw new DestinationError(e.message, { retryable: false, code: e.code, cause: e, hint: AUTH_HINT(c.who) });
-    }
-    throw e;
-  }
+  const res = await httpRequest(
+    { url: joinUrl(c.baseUrl, path), headers: { 'api-key': c.apiKey, 'content-type': 'application/json', 'user-agent': 'audsync' }, body, timeoutMs: c.timeoutMs, authHint: AUTH_HINT(c.who) },
+    c.who,
+  );
   if (res.status === 404) {
     // No such endpoint: every batch would fail the same way, so stop rather than reject row by row.
     throw new DestinationError(`${c.who}: HTTP 404 for ${path}`, {

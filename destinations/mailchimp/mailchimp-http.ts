@@ -1,5 +1,5 @@
 import { httpRequest, joinUrl, type HttpResponse } from '../../engine/destination/http-client.js';
-import { ConfigError, DestinationError } from '../../engine/errors.js';
+import { ConfigError } from '../../engine/errors.js';
 import { MAILCHIMP_API_PATH } from './mailchimp-limits.js';
 
 export interface MailchimpConnection {
@@ -43,22 +43,16 @@ export function mailchimpConnection(apiKey: string, baseUrl: string | undefined,
  * engine backs off; 401/403 stop the sync with a Mailchimp-specific hint.
  */
 export async function mailchimpPost(c: MailchimpConnection, path: string, body: string): Promise<HttpResponse> {
-  try {
-    return await httpRequest(
-      { url: joinUrl(c.apiBase, path), headers: { authorization: c.authorization, 'content-type': 'application/json', 'user-agent': 'audsync' }, body, timeoutMs: c.timeoutMs },
-      c.who,
-    );
-  } catch (e) {
-    if (e instanceof DestinationError && !e.retryable && (e.code === '401' || e.code === '403')) {
-      throw new DestinationError(e.message, {
-        retryable: false,
-        code: e.code,
-        cause: e,
-        hint: `Check apiKey of ${c.who}: an active Mailchimp API key of the account that owns the audience (its suffix names the data center).`,
-      });
-    }
-    throw e;
-  }
+  return httpRequest(
+    {
+      url: joinUrl(c.apiBase, path),
+      headers: { authorization: c.authorization, 'content-type': 'application/json', 'user-agent': 'audsync' },
+      body,
+      timeoutMs: c.timeoutMs,
+      authHint: `Check apiKey of ${c.who}: an active Mailchimp API key of the account that owns the audience (its suffix names the data center).`,
+    },
+    c.who,
+  );
 }
 
 /** Mailchimp's error document: `{type, title, status, detail, instance}`. */

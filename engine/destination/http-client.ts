@@ -13,6 +13,8 @@ export interface HttpRequest {
   readonly headers?: Record<string, string>;
   readonly body?: string;
   readonly timeoutMs: number;
+  /** What to check when the destination refuses our credentials (401/403): the vendor's key, scopes, region. */
+  readonly authHint?: string;
 }
 
 /** Statuses that mean "try the same request again later". */
@@ -57,7 +59,7 @@ export async function httpRequest(req: HttpRequest, who: string): Promise<HttpRe
     throw new DestinationError(`${who}: HTTP ${res.status}, the destination refused our credentials${text ? `: ${text.slice(0, 200)}` : ''}`, {
       retryable: false,
       code: String(res.status),
-      hint: `Check the credentials configured for ${who}.`,
+      hint: req.authHint ?? `Check the credentials configured for ${who}.`,
     });
   }
   return { status: res.status, headers: res.headers, text };
