@@ -85,12 +85,13 @@ select 1
 const GOLDEN: Partial<Record<WarehouseType, { plan: string; commit: string[] }>> = {
   duckdb: {
     plan: `CREATE OR REPLACE TABLE "audsync"."plan__s" AS
-SELECT op, record_key, fields_json, row_hash, destination_record_id FROM (
+SELECT op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json FROM (
   SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE CASE WHEN s.record_key IS NULL THEN 'add' ELSE 'change' END END AS op,
     COALESCE(m.record_key, s.record_key) AS record_key,
     COALESCE(m.fields_json, s.fields_json) AS fields_json,
     m.row_hash AS row_hash,
-    s.destination_record_id AS destination_record_id
+    s.destination_record_id AS destination_record_id,
+    CASE WHEN m.record_key IS NOT NULL AND s.record_key IS NOT NULL THEN s.fields_json END AS previous_fields_json
   FROM (SELECT record_key, fields_json, row_hash FROM "audsync"."members__s" WHERE invalid_reason IS NULL) AS m
   FULL OUTER JOIN "audsync"."snapshot__s" AS s ON m.record_key = s.record_key
   WHERE m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash
@@ -108,12 +109,13 @@ SELECT record_key, fields_json, row_hash, destination_record_id, CAST(attempted_
   postgres: {
     plan: `DROP TABLE IF EXISTS "audsync"."plan__s";
 CREATE UNLOGGED TABLE "audsync"."plan__s" AS
-SELECT op, record_key, fields_json, row_hash, destination_record_id FROM (
+SELECT op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json FROM (
   SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE CASE WHEN s.record_key IS NULL THEN 'add' ELSE 'change' END END AS op,
     COALESCE(m.record_key, s.record_key) AS record_key,
     COALESCE(m.fields_json, s.fields_json) AS fields_json,
     m.row_hash AS row_hash,
-    s.destination_record_id AS destination_record_id
+    s.destination_record_id AS destination_record_id,
+    CASE WHEN m.record_key IS NOT NULL AND s.record_key IS NOT NULL THEN s.fields_json END AS previous_fields_json
   FROM (SELECT record_key, fields_json, row_hash FROM "audsync"."members__s" WHERE invalid_reason IS NULL) AS m
   FULL OUTER JOIN "audsync"."snapshot__s" AS s ON m.record_key = s.record_key
   WHERE m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash
@@ -130,12 +132,13 @@ SELECT record_key, fields_json, row_hash, destination_record_id, CAST(attempted_
   },
   snowflake: {
     plan: `CREATE OR REPLACE TRANSIENT TABLE "AUDSYNC"."PLAN__S" AS
-SELECT op, record_key, fields_json, row_hash, destination_record_id FROM (
+SELECT op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json FROM (
   SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE CASE WHEN s.record_key IS NULL THEN 'add' ELSE 'change' END END AS op,
     COALESCE(m.record_key, s.record_key) AS record_key,
     COALESCE(m.fields_json, s.fields_json) AS fields_json,
     m.row_hash AS row_hash,
-    s.destination_record_id AS destination_record_id
+    s.destination_record_id AS destination_record_id,
+    CASE WHEN m.record_key IS NOT NULL AND s.record_key IS NOT NULL THEN s.fields_json END AS previous_fields_json
   FROM (SELECT record_key, fields_json, row_hash FROM "AUDSYNC"."MEMBERS__S" WHERE invalid_reason IS NULL) AS m
   FULL OUTER JOIN "AUDSYNC"."SNAPSHOT__S" AS s ON m.record_key = s.record_key
   WHERE m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash

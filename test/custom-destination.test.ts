@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -26,7 +27,7 @@ const recorder = defineDestination<{ log: string }>({
       async sendBatch(batch) {
         ctx.recordJob('job-' + batch.seq, { seq: batch.seq, rows: batch.operations.length });
         ctx.recordMetric('received', batch.operations.length);
-        fs.appendFileSync(ctx.options.log, JSON.stringify({ seq: batch.seq, isLast: batch.isLast, fullRefresh: ctx.fullRefresh, planned: ctx.plannedTotal, ops: batch.operations.map((o) => o.fields) }) + '\\n');
+        fs.appendFileSync(ctx.options.log, JSON.stringify({ seq: batch.seq, isLast: batch.isLast, fullRefresh: ctx.fullRefresh, planned: ctx.plannedTotal, ops: batch.operations.map((o) => o.fields), previous: batch.operations.map((o) => o.previousFields) }) + '\\n');
         return batch.operations.map(() => ({ status: 'succeeded' as const }));
       },
     };
@@ -87,6 +88,17 @@ describe('a project-defined destination', () => {
     const [job] = await p.query(`SELECT status, detail FROM audsync.destination_jobs WHERE job_id = 'job-1'`);
     expect(job?.status).toBe('succeeded');
     expect(JSON.parse(String(job?.detail))).toEqual({ matchRateRange: 'MATCH_RANGE_51_TO_60', was: { seq: 1, rows: 4 } });
+  });
+
+  it('a change carries the fields last sent, so an identifier that changed can be removed', async () => {
+    await p.cli(['run', '--json']);
+    fs.rmSync(path.join(p.dir, 'batches.jsonl'));
+    p.write({ 'models/m.sql': `select i as id, case when i = 3 then 'new3@example.com' else 'User' || i || '@Example.com' end as email, ' AD-' || i || ' ' as madid from generate_series(1, 10) as t(i)\n` });
+    expect((await p.cli(['run', '--json'])).code).toBe(0);
+    const [b] = batches();
+    const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+    expect(b.ops).toEqual([{ email: sha('new3@example.com'), madid: 'ad-3' }]);
+    expect(b.previous).toEqual([{ email: sha('user3@example.com'), madid: 'ad-3' }]);
   });
 
   it('--full-refresh tells the destination', async () => {

@@ -106,12 +106,13 @@ select customer_id, email, tier from "SHOP"."CUSTOMERS"
   it('plan: membership FULL OUTER JOIN snapshot', () => {
     expect(createPlanSql(d, t, 'mirror', false)).toEqual([
       `CREATE OR REPLACE TRANSIENT TABLE "AUDSYNC"."PLAN__S" AS
-SELECT op, record_key, fields_json, row_hash, destination_record_id FROM (
+SELECT op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json FROM (
   SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE CASE WHEN s.record_key IS NULL THEN 'add' ELSE 'change' END END AS op,
     COALESCE(m.record_key, s.record_key) AS record_key,
     COALESCE(m.fields_json, s.fields_json) AS fields_json,
     m.row_hash AS row_hash,
-    s.destination_record_id AS destination_record_id
+    s.destination_record_id AS destination_record_id,
+    CASE WHEN m.record_key IS NOT NULL AND s.record_key IS NOT NULL THEN s.fields_json END AS previous_fields_json
   FROM (SELECT record_key, fields_json, row_hash FROM "AUDSYNC"."MEMBERS__S" WHERE invalid_reason IS NULL) AS m
   FULL OUTER JOIN "AUDSYNC"."SNAPSHOT__S" AS s ON m.record_key = s.record_key
   WHERE m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash
@@ -120,7 +121,7 @@ WHERE op IN ('add', 'change', 'remove')`,
     ]);
     expect(createPlanSql(d, t, 'remove', false)).toEqual([
       `CREATE OR REPLACE TRANSIENT TABLE "AUDSYNC"."PLAN__S" AS
-SELECT 'remove' AS op, m.record_key, m.fields_json, m.row_hash, s.destination_record_id
+SELECT 'remove' AS op, m.record_key, m.fields_json, m.row_hash, s.destination_record_id, CAST(NULL AS VARCHAR) AS previous_fields_json
 FROM "AUDSYNC"."MEMBERS__S" AS m
 LEFT JOIN "AUDSYNC"."SNAPSHOT__S" AS s ON m.record_key = s.record_key
 WHERE m.invalid_reason IS NULL AND (s.record_key IS NULL)`,

@@ -31,6 +31,14 @@ export interface Operation {
   readonly fields: Readonly<Record<string, JsonValue>>;
   /** The destination's id for this record, as returned when it was last sent. */
   readonly destinationRecordId: string | null;
+  /**
+   * For a change of a record the destination already has: the fields last sent
+   * (exact JSON text), so a destination keyed by identifiers can remove the old
+   * ones. Null for adds and removes.
+   */
+  readonly previousFieldsJson: string | null;
+  /** The same, parsed; null when previousFieldsJson is. */
+  readonly previousFields: Readonly<Record<string, JsonValue>> | null;
 }
 
 export interface Batch {

@@ -51,7 +51,7 @@ export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRef
   if (mode === 'remove') {
     // Remove mode: the model lists who must be removed; each is sent once (the snapshot remembers).
     const select = [
-      `SELECT 'remove' AS op, m.record_key, m.fields_json, m.row_hash, s.destination_record_id`,
+      `SELECT 'remove' AS op, m.record_key, m.fields_json, m.row_hash, s.destination_record_id, CAST(NULL AS ${d.types.text}) AS previous_fields_json`,
       `FROM ${t.members} AS m`,
       `LEFT JOIN ${t.snapshot} AS s ON m.record_key = s.record_key`,
       `WHERE m.invalid_reason IS NULL AND (s.record_key IS NULL${fullRefresh ? ' OR 1 = 1' : ''})`,
@@ -63,12 +63,14 @@ export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRef
   const memberOp = mode === 'update' ? `'change'` : fullRefresh ? `'add'` : `CASE WHEN s.record_key IS NULL THEN 'add' ELSE 'change' END`;
   const onlyDelta = fullRefresh ? '' : `\n  WHERE m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash`;
   const select = [
-    `SELECT op, record_key, fields_json, row_hash, destination_record_id FROM (`,
+    `SELECT op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json FROM (`,
     `  SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE ${memberOp} END AS op,`,
     `    COALESCE(m.record_key, s.record_key) AS record_key,`,
     `    COALESCE(m.fields_json, s.fields_json) AS fields_json,`,
     `    m.row_hash AS row_hash,`,
-    `    s.destination_record_id AS destination_record_id`,
+    `    s.destination_record_id AS destination_record_id,`,
+    // What the destination holds now: lets it drop an identifier that changed (a new email for the same key).
+    `    CASE WHEN m.record_key IS NOT NULL AND s.record_key IS NOT NULL THEN s.fields_json END AS previous_fields_json`,
     `  FROM (SELECT record_key, fields_json, row_hash FROM ${t.members} WHERE invalid_reason IS NULL) AS m`,
     `  FULL OUTER JOIN ${t.snapshot} AS s ON m.record_key = s.record_key${onlyDelta}`,
     `) AS delta`,
@@ -88,5 +90,5 @@ export function planCountsSql(t: SyncTables): string {
  */
 export function streamPlanSql(t: SyncTables, fullRefresh = false): string {
   const order = fullRefresh ? ` ORDER BY CASE WHEN op = 'remove' THEN 0 ELSE 1 END` : '';
-  return `SELECT op, record_key, fields_json, row_hash, destination_record_id FROM ${t.plan}${order}`;
+  return `SELECT op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json FROM ${t.plan}${order}`;
 }

@@ -12,7 +12,12 @@ export class PlanOperation implements Operation {
     /** Hash of the fields in the membership; null for removes. */
     readonly rowHash: string | null,
     readonly destinationRecordId: string | null,
+    readonly previousFieldsJson: string | null = null,
   ) {}
+
+  get previousFields(): Readonly<Record<string, JsonValue>> | null {
+    return this.previousFieldsJson === null ? null : (parseJsonLossless(this.previousFieldsJson) as Record<string, JsonValue>);
+  }
 
   get fields(): Readonly<Record<string, JsonValue>> {
     this.parsed ??= parseJsonLossless(this.fieldsJson) as Record<string, JsonValue>;
@@ -26,6 +31,7 @@ export class PlanOperation implements Operation {
       (row.fields_json as string | null) ?? '{}',
       (row.row_hash as string | null) ?? null,
       (row.destination_record_id as string | null) ?? null,
+      (row.previous_fields_json as string | null) ?? null,
     );
   }
 }
