@@ -289,6 +289,79 @@ describe('google_customer_match destination', () => {
     expect(g.tokenRequests - tokensBefore).toBe(1);
   });
 
+  it('a changed email: the identifiers last sent that the member no longer has go in the batch\'s remove job, the new ones in its create job', async () => {
+    await setUp();
+    expect((await run()).code).toBe(0);
+    g.finishJobs();
+    const before = g.jobs.size;
+    // Ada (2) has only an email: without the removal her old email would stay in the list beside the new one.
+    // Person 3 keeps their phone: only the old email is removed.
+    await p.exec(`UPDATE src.people SET email = 'Ada.New@Example.com' WHERE id = 2`, `UPDATE src.people SET email = 'p3-new@example.com' WHERE id = 3`);
+    const r = await run();
+    expect(finished(r, 'cm')).toMatchObject({ status: 'success', counts: { planned_change: 2, succeeded_change: 2 } });
+    const runJobs = jobs().slice(before);
+    // One batch: removals first, in a job of their own (never mixed with creates), then the creates.
+    expect(runJobs.map((j) => j.operations.map((o) => o.kind))).toEqual([
+      ['remove', 'remove'],
+      ['create', 'create'],
+    ]);
+    expect(runJobs[0]!.consent).toBeUndefined();
+    expect(runJobs[0]!.operations.map((o) => o.userIdentifiers)).toEqual([[{ hashedEmail: emailHash('Ada@Example.com') }], [{ hashedEmail: emailHash('person3@example.com') }]]);
+    expect(runJobs[1]!.operations.map((o) => o.userIdentifiers)).toEqual([
+      [{ hashedEmail: emailHash('ada.new@example.com') }],
+      [{ hashedEmail: emailHash('p3-new@example.com') }, { hashedPhoneNumber: sha256('+15550000003') }],
+    ]);
+    g.finishJobs();
+    const keys = [...g.members().keys()];
+    expect(keys).toEqual(expect.arrayContaining([emailHash('ada.new@example.com'), emailHash('p3-new@example.com')].map((h) => `hashedEmail:${h}`)));
+    expect(keys).not.toContain(`hashedEmail:${emailHash('Ada@Example.com')}`);
+    expect(keys).not.toContain(`hashedEmail:${emailHash('person3@example.com')}`);
+    expect(keys).toHaveLength(6);
+    const [metric] = await p.query(`SELECT value FROM audsync.sync_run_metrics WHERE metric = 'old identifiers removed'`);
+    expect(Number(metric?.value)).toBe(2);
+    expect(g.malformed).toEqual([]);
+  });
+
+  it('a change whose old identifiers Google refuses to remove is rejected with the reason, and sent again next run', async () => {
+    await setUp();
+    expect((await run()).code).toBe(0);
+    g.finishJobs();
+    await p.exec(`UPDATE src.people SET email = 'p4-new@example.com' WHERE id = 4`, `UPDATE src.people SET email = 'p5-new@example.com' WHERE id = 5`);
+    g.knobs.rejectIdentifiers.set(emailHash('person4@example.com'), { code: 'INVALID_SHA256_FORMAT', message: 'The SHA256 encoded value is malformed.' });
+    const r = await run();
+    expect(finished(r, 'cm')).toMatchObject({ status: 'warning', counts: { succeeded_change: 1, rejected: 1 } });
+    const rejected = await p.query(`SELECT record_key, error_code, error_message FROM audsync.sync_changelog WHERE status = 'rejected'`);
+    expect(rejected).toEqual([{ record_key: '4', error_code: 'INVALID_SHA256_FORMAT', error_message: 'removing the identifiers last sent: The SHA256 encoded value is malformed.' }]);
+    g.knobs.rejectIdentifiers.clear();
+    const before = g.jobs.size;
+    const again = await run();
+    expect(finished(again, 'cm')).toMatchObject({ status: 'success', counts: { planned_change: 1, succeeded_change: 1 } });
+    expect(jobs().slice(before).map((j) => j.operations.map((o) => [o.kind, o.userIdentifiers[0]]))).toEqual([
+      [['remove', { hashedEmail: emailHash('person4@example.com') }]],
+      [['create', { hashedEmail: emailHash('p4-new@example.com') }]],
+    ]);
+    g.finishJobs();
+    const keys = [...g.members().keys()];
+    expect(keys).not.toContain(`hashedEmail:${emailHash('person4@example.com')}`);
+    expect(keys).not.toContain(`hashedEmail:${emailHash('person5@example.com')}`);
+    expect(keys).toHaveLength(6);
+  });
+
+  it('a change of fields that are not sent as identifiers (a postal code, names of an incomplete address) uploads a create only: no removal', async () => {
+    await setUp();
+    expect((await run()).code).toBe(0);
+    g.finishJobs();
+    const before = g.jobs.size;
+    // Persons 3..6 have no country: their address is not sent, so neither postal code nor names are identifiers on the wire.
+    await p.exec(`UPDATE src.people SET zip = '10001' WHERE id = 4`, `UPDATE src.people SET first_name = 'Renamed' WHERE id = 5`);
+    const r = await run();
+    expect(finished(r, 'cm')).toMatchObject({ status: 'success', counts: { planned_change: 2, succeeded_change: 2 } });
+    expect(jobs().slice(before).map((j) => j.operations.map((o) => o.kind))).toEqual([['create', 'create']]);
+    expect(await p.count(`SELECT count(*) FROM audsync.sync_run_metrics WHERE metric = 'old identifiers removed'`)).toBe(0);
+    g.finishJobs();
+    expect(g.members().size).toBe(6);
+  });
+
   it('--full-refresh of a mirror replaces the list: removeAll first in the first create job, removals need no request', async () => {
     await setUp({ batchSize: 3 });
     expect((await run()).code).toBe(0);

@@ -125,6 +125,63 @@ describe('meta_custom_audiences destination', () => {
     expect(audience.size).toBe(9);
   });
 
+  it('a changed email DELETEs the row last sent before POSTing the new one: the audience holds the new hash, not the old', async () => {
+    await project({ fields: `{ EMAIL: 'email', FN: 'first_name' }` });
+    expect((await run()).code).toBe(0);
+    const newHash = sha('new.person4@example.com');
+    meta.requests.length = 0;
+    // FN identifies nobody alone: without the DELETE, the old row would stay beside the new one.
+    await p.exec(`UPDATE src.people SET email = ' New.Person4@Example.COM ' WHERE id = 4`);
+    const r = await run();
+    expect(finished(r, 's')).toMatchObject({ status: 'success', counts: { planned_change: 1, succeeded_change: 1 } });
+    expect(meta.writes().map((w) => [w.method, w.path, bodyOf(w).payload])).toEqual([
+      ['DELETE', `/v25.0/${AUDIENCE}/users`, { schema: ['EMAIL', 'FN'], data: [[hashedEmail(4), sha('ann4')]] }],
+      ['POST', `/v25.0/${AUDIENCE}/users`, { schema: ['EMAIL', 'FN'], data: [[newHash, sha('ann4')]] }],
+    ]);
+    const emails = meta.rows(AUDIENCE).map((row) => row.EMAIL);
+    expect(emails).toContain(newHash);
+    expect(emails).not.toContain(hashedEmail(4));
+    expect(emails).toHaveLength(10);
+    expect(meta.violations).toEqual([]);
+  });
+
+  it('a change is rejected with the reason when Meta refuses the DELETE of its old row, and is sent again next run', async () => {
+    await project({ fields: `{ EMAIL: 'email', FN: 'first_name' }` });
+    expect((await run()).code).toBe(0);
+    await p.exec(`UPDATE src.people SET email = 'other5@example.com' WHERE id = 5`, `UPDATE src.people SET email = 'other6@example.com' WHERE id = 6`);
+    meta.knobs.rejectCells.set(hashedEmail(5), 'Invalid hash for EMAIL');
+    const r = await run();
+    expect(finished(r, 's')).toMatchObject({ status: 'warning', counts: { succeeded_change: 1, rejected: 1 } });
+    const [rej] = await p.query(`SELECT record_key, error_code, error_message FROM audsync.sync_changelog WHERE status = 'rejected'`);
+    expect(rej).toMatchObject({ record_key: '5', error_code: 'invalid_entry' });
+    expect(String(rej?.error_message)).toMatch(/removing the identifiers last sent: .*Invalid hash for EMAIL/);
+    meta.knobs.rejectCells.clear();
+    meta.requests.length = 0;
+    const again = await run();
+    expect(finished(again, 's')).toMatchObject({ status: 'success', counts: { planned_change: 1, succeeded_change: 1 } });
+    expect(meta.writes().map((w) => [w.method, bodyOf(w).payload.data.map((d) => d[0])])).toEqual([
+      ['DELETE', [hashedEmail(5)]],
+      ['POST', [sha('other5@example.com')]],
+    ]);
+    const emails = meta.rows(AUDIENCE).map((row) => row.EMAIL);
+    expect(emails).toEqual(expect.arrayContaining([sha('other5@example.com'), sha('other6@example.com')]));
+    expect(emails).not.toContain(hashedEmail(5));
+    expect(emails).not.toContain(hashedEmail(6));
+  });
+
+  it('a change of a non-identifier field (LOOKALIKE_VALUE) is re-added by POST alone: no DELETE', async () => {
+    await project({ fields: `{ EMAIL: 'email', LOOKALIKE_VALUE: 'ltv' }` });
+    p.write({ 'models/people.sql': `select id, email, ltv from {{source 'src' 'people'}} where active\n` });
+    await p.exec('ALTER TABLE src.people ADD COLUMN ltv INTEGER DEFAULT 10');
+    expect((await run()).code).toBe(0);
+    meta.requests.length = 0;
+    await p.exec('UPDATE src.people SET ltv = 99 WHERE id = 2');
+    const r = await run();
+    expect(finished(r, 's')).toMatchObject({ status: 'success', counts: { planned_change: 1, succeeded_change: 1 } });
+    expect(meta.writes().map((w) => [w.method, bodyOf(w).payload])).toEqual([['POST', { schema: ['EMAIL', 'LOOKALIKE_VALUE'], data: [[hashedEmail(2), 99]] }]]);
+    expect(meta.rows(AUDIENCE)).toHaveLength(10);
+  });
+
   it('--full-refresh replaces the audience through one usersreplace session, in order, after deleting who left', async () => {
     await project({ fields: `{ EMAIL: 'email', PHONE: 'phone' }`, batchSize: 5, concurrency: 3 }, 30);
     expect((await run()).code).toBe(0);

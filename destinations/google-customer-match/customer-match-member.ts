@@ -99,3 +99,23 @@ export function buildMember(fields: Readonly<Record<string, JsonValue>>): Member
 export function countIdentifiers(m: CustomerMatchMember): number {
   return [m.hashedEmail, m.hashedPhoneNumber, m.address, m.mobileId, m.thirdPartyUserId].filter((x) => x !== undefined).length;
 }
+
+/**
+ * The identifiers `previous` (as last sent) holds that `current` no longer
+ * does, as a member to remove; undefined when there are none (only plain or
+ * unsent fields changed, or nothing at all). An address counts as one
+ * identifier: any change of its four parts drops the old one.
+ */
+export function droppedIdentifiers(previous: CustomerMatchMember, current: CustomerMatchMember): CustomerMatchMember | undefined {
+  const dropped: { -readonly [K in keyof CustomerMatchMember]: CustomerMatchMember[K] } = {};
+  if (previous.hashedEmail !== undefined && previous.hashedEmail !== current.hashedEmail) dropped.hashedEmail = previous.hashedEmail;
+  if (previous.hashedPhoneNumber !== undefined && previous.hashedPhoneNumber !== current.hashedPhoneNumber) dropped.hashedPhoneNumber = previous.hashedPhoneNumber;
+  if (previous.address !== undefined && !sameAddress(previous.address, current.address)) dropped.address = previous.address;
+  if (previous.mobileId !== undefined && previous.mobileId !== current.mobileId) dropped.mobileId = previous.mobileId;
+  if (previous.thirdPartyUserId !== undefined && previous.thirdPartyUserId !== current.thirdPartyUserId) dropped.thirdPartyUserId = previous.thirdPartyUserId;
+  return countIdentifiers(dropped) > 0 ? dropped : undefined;
+}
+
+function sameAddress(a: NonNullable<CustomerMatchMember['address']>, b: CustomerMatchMember['address']): boolean {
+  return b !== undefined && a.hashedFirstName === b.hashedFirstName && a.hashedLastName === b.hashedLastName && a.countryCode === b.countryCode && a.postalCode === b.postalCode;
+}

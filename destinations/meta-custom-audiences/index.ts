@@ -1,7 +1,7 @@
 import { defineDestination, type Batch, type DestinationContext, type Operation, type RowResult } from '../../engine/destination/destination-api.js';
 import { ConfigError, DestinationError } from '../../engine/errors.js';
 import { DEFAULT_API_VERSION, GRAPH_API_HOST, GraphApi, type Edge, type UploadSession } from './graph-api.js';
-import { META_IDENTIFIERS, META_SCHEMA_KEYS, isMetaSchemaKey, rowOf, schemaOf, type Cell, type MetaSchemaKey } from './meta-schema.js';
+import { META_IDENTIFIERS, META_SCHEMA_KEYS, isMetaSchemaKey, replacedRowOf, rowOf, schemaOf, type Cell, type MetaSchemaKey } from './meta-schema.js';
 import { ReplaceSession, sessionIdFor } from './replace-session.js';
 import { uploadResults } from './upload-results.js';
 
@@ -53,9 +53,8 @@ export const metaCustomAudiences = defineDestination<MetaOptions>({
     // Only a mirror's full refresh uploads the whole audience, so only then may a replace drop who is not uploaded.
     const session = ctx.fullRefresh && ctx.sync.mode === 'mirror' ? new ReplaceSession(sessionIdFor(ctx.runId, ctx.sync.name, audienceId), ctx.timeoutMs, who) : undefined;
 
-    /** One request for some of the batch's operations; fills their slots of `results`. */
-    const upload = async (method: 'POST' | 'DELETE', edge: Edge, ops: readonly Operation[], at: readonly number[], results: RowResult[], s?: UploadSession): Promise<'accepted' | 'rejected'> => {
-      const rows: Cell[][] = ops.map((op) => rowOf(op, schema));
+    /** One request with some of the batch's rows; fills their slots (`at`, positions in the batch) of `results`. */
+    const upload = async (method: 'POST' | 'DELETE', edge: Edge, rows: readonly (readonly Cell[])[], at: readonly number[], results: RowResult[], s?: UploadSession): Promise<'accepted' | 'rejected'> => {
       const answer = await api.upload(method, edge, audienceId, schema, rows, s);
       if (answer.kind === 'accepted') {
         if (answer.numReceived !== undefined) ctx.recordMetric(METRICS.received, answer.numReceived);
@@ -64,13 +63,26 @@ export const metaCustomAudiences = defineDestination<MetaOptions>({
       uploadResults(rows, answer).forEach((r, i) => (results[at[i]!] = r));
       return answer.kind;
     };
+    const rowsOf = (part: Part): Cell[][] => part.ops.map((op) => rowOf(op, schema));
 
-    /** Adds (and changes: Meta has no update, re-adding is a set operation) by POST, removes by DELETE. */
+    /**
+     * Adds (and changes: Meta has no update, re-adding is a set operation) by
+     * POST, removes by DELETE. A member whose identifier cells differ from
+     * those last sent (a new email for the same key) also has its old row
+     * DELETEd, in a request of its own between the two: after the removes, so
+     * their refusal stays theirs, and before the POST, so that a person the
+     * old and the new row share (the same phone) ends up in. Such a member
+     * succeeds only when both its DELETE and its POST did.
+     */
     const sendIncremental = async (batch: Batch): Promise<RowResult[]> => {
       const results: RowResult[] = new Array<RowResult>(batch.operations.length);
       const { removes, members } = split(batch.operations);
-      if (removes.at.length > 0) await upload('DELETE', 'users', removes.ops, removes.at, results);
-      if (members.at.length > 0) await upload('POST', 'users', members.ops, members.at, results);
+      if (removes.at.length > 0) await upload('DELETE', 'users', rowsOf(removes), removes.at, results);
+      const replaced = replacedRows(members, schema);
+      const removals: RowResult[] = new Array<RowResult>(batch.operations.length);
+      if (replaced.at.length > 0) await upload('DELETE', 'users', replaced.rows, replaced.at, removals);
+      if (members.at.length > 0) await upload('POST', 'users', rowsOf(members), members.at, results);
+      for (const at of replaced.at) results[at] = withRemoval(results[at]!, removals[at]!);
       return results;
     };
 
@@ -85,7 +97,10 @@ export const metaCustomAudiences = defineDestination<MetaOptions>({
       try {
         const results: RowResult[] = new Array<RowResult>(batch.operations.length);
         const { removes, members } = split(batch.operations);
-        if (removes.at.length > 0) await upload('DELETE', 'users', removes.ops, removes.at, results);
+        if (removes.at.length > 0) await upload('DELETE', 'users', rowsOf(removes), removes.at, results);
+        // A member whose identifiers changed needs no DELETE of its old row here: when the session closes,
+        // Meta swaps the audience for exactly the rows uploaded in it, so the old identifiers go with
+        // everything else that was not re-uploaded. A DELETE would only take the person out before the swap.
         if (members.at.length > 0) {
           const session: UploadSession = {
             session_id: s.sessionId,
@@ -93,7 +108,7 @@ export const metaCustomAudiences = defineDestination<MetaOptions>({
             last_batch_flag: batch.isLast,
             estimated_num_total: s.estimatedTotal(ctx.plannedTotal, removes.at.length),
           };
-          const kind = await upload('POST', 'usersreplace', members.ops, members.at, results, session);
+          const kind = await upload('POST', 'usersreplace', rowsOf(members), members.at, results, session);
           if (kind === 'rejected') {
             // Going on would close the session without these members: the replace would drop them.
             const first = results[members.at[0]!] as { message: string };
@@ -146,6 +161,24 @@ function split(operations: readonly Operation[]): { removes: Part; members: Part
     part.at.push(i);
   });
   return { removes, members };
+}
+
+/** The old rows to DELETE of the members whose identifier cells changed, with their positions in the batch. */
+function replacedRows(members: Part, schema: readonly MetaSchemaKey[]): { rows: Cell[][]; at: number[] } {
+  const out: { rows: Cell[][]; at: number[] } = { rows: [], at: [] };
+  members.ops.forEach((op, i) => {
+    const old = replacedRowOf(op, schema);
+    if (old === undefined) return;
+    out.rows.push(old);
+    out.at.push(members.at[i]!);
+  });
+  return out;
+}
+
+/** A member's outcome when its old row was DELETEd too: succeeded only if both requests took it. */
+function withRemoval(add: RowResult, removal: RowResult): RowResult {
+  if (removal.status === 'succeeded' || add.status === 'rejected') return add;
+  return { status: removal.status, ...(removal.code !== undefined ? { code: removal.code } : {}), message: `removing the identifiers last sent: ${removal.message}` };
 }
 
 /** The sync's fields must all be Meta schema keys, with at least one identifier; their fixed-order schema. */

@@ -67,7 +67,33 @@ export function schemaOf(fields: readonly string[]): MetaSchemaKey[] {
 
 /** The data row of one operation, cells in schema order; a NULL field is "" (Meta's "unknown"). */
 export function rowOf(op: Operation, schema: readonly MetaSchemaKey[]): Cell[] {
-  return schema.map((k) => cellOf(k, op.fields[k]));
+  return cellsOf(op.fields, schema);
+}
+
+/**
+ * For a member whose identifier cells differ from those last sent (a new email
+ * for the same key): the row last sent, in the same schema, to DELETE so the old
+ * identifiers leave the audience. Undefined when there is nothing to take out:
+ * a remove, a member never sent before (no previousFields), or only
+ * LOOKALIKE_VALUE (a customer value, not an identifier) changed. Besides
+ * changes, the adds of a --full-refresh carry the fields last sent too (the
+ * plan re-sends every known member as an add) and are treated alike. A key the
+ * last send did not carry (a field mapped since) is no old identifier: it is
+ * not compared, and is "" in the row.
+ */
+export function replacedRowOf(op: Operation, schema: readonly MetaSchemaKey[]): Cell[] | undefined {
+  const previous = op.op === 'remove' ? null : op.previousFields;
+  if (previous === null) return undefined;
+  const old = cellsOf(previous, schema);
+  const now = rowOf(op, schema);
+  const identifier = (k: MetaSchemaKey): boolean => k !== 'LOOKALIKE_VALUE';
+  const changed = schema.some((k, i) => identifier(k) && k in previous && old[i] !== now[i]);
+  const oldHasIdentifier = schema.some((k, i) => identifier(k) && old[i] !== '');
+  return changed && oldHasIdentifier ? old : undefined;
+}
+
+function cellsOf(fields: Readonly<Record<string, JsonValue>>, schema: readonly MetaSchemaKey[]): Cell[] {
+  return schema.map((k) => cellOf(k, fields[k]));
 }
 
 function cellOf(key: MetaSchemaKey, v: JsonValue | undefined): Cell {

@@ -32,9 +32,9 @@ export interface Operation {
   /** The destination's id for this record, as returned when it was last sent. */
   readonly destinationRecordId: string | null;
   /**
-   * For a change of a record the destination already has: the fields last sent
-   * (exact JSON text), so a destination keyed by identifiers can remove the old
-   * ones. Null for adds and removes.
+   * For a record the destination already has (a change, or an add re-sent by a
+   * full refresh): the fields last sent (exact JSON text), so a destination
+   * keyed by identifiers can remove the old ones. Null otherwise.
    */
   readonly previousFieldsJson: string | null;
   /** The same, parsed; null when previousFieldsJson is. */

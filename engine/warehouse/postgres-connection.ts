@@ -296,6 +296,8 @@ function resolveSettings(w: PostgresWarehouseConfig, environment: NodeJS.Process
     // Set here, not in SQL, so it shows from the first moment of the session
     // (an application_name inside the connection string wins: the user's choice).
     application_name: applicationName(),
+    // Timestamps reach destinations as text: render them in UTC whatever the server's or role's zone.
+    options: '-c TimeZone=UTC',
     types: TYPES,
     keepAlive: true,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
