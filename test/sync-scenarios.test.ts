@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableWarehouses } from './support/warehouses.js';
+import { PostgresConnection } from '../engine/warehouse/postgres-connection.js';
 import { FakeWebhookServer } from './fakes/webhook-server.js';
 import { createFixture, expectedAudience, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
 import { collect, finished, type CliProject } from './support/cli-project.js';
@@ -239,6 +240,25 @@ describe.each(warehouses)('sync scenarios on $name', (wh) => {
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     expect(await p.count(`SELECT count(*) FROM audsync.audience_events WHERE event = 'enter'`)).toBe(30_000);
     expect(await p.count('SELECT count(*) FROM audsync.model_keys__active_customers')).toBe(30_000);
+  });
+
+  it.runIf(wh.name === 'postgres')('a sync whose lock another run holds is skipped naming the holder; the others run', async () => {
+    p = await createFixture(wh, hook, 10, { extraSync: `
+    second: { model: 'active_customers', destination: 'hook', key: 'id', fields: { email: 'email' } },` });
+    const url = /connectionString: "([^"]+)"/.exec(wh.configLiteral(p.dir))![1]!;
+    const holder = await PostgresConnection.open({ type: 'postgres', connectionString: url });
+    try {
+      const release = await holder.acquireRunLock('active_to_hook');
+      const r = await p.cli(['run', '--json'], HOOK_ENV);
+      expect(r.code).toBe(1);
+      expect(r.events.find((e) => e.event === 'skipped' && e.sync === 'active_to_hook')).toMatchObject({ reason: expect.stringMatching(/pid \d+/) });
+      expect(finished(r, 'second').status).toBe('success');
+      await release();
+    } finally {
+      await holder.close();
+    }
+    const after = await p.cli(['run', '--json'], HOOK_ENV);
+    expect(finished(after, 'active_to_hook').status).toBe('success');
   });
 
   it('remove mode removes each listed member once', async () => {

@@ -1,4 +1,4 @@
-import { AudsyncError } from '../errors.js';
+import { AudsyncError, LockError } from '../errors.js';
 import type { NormalizedSync } from '../config/normalized-config.js';
 import type { WarehouseConnection } from '../warehouse/connection.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
@@ -69,7 +69,14 @@ export async function runCommand(opts: RunOptions, report: Reporter): Promise<Sy
     const outcomes: SyncOutcome[] = [];
     for (const p of prepared) {
       if (opts.signal?.aborted) break;
-      outcomes.push(opts.planOnly ? await planOnly(conn, p, opts, report) : await runSync(conn, ws, p, runId, opts, redactor, report));
+      try {
+        outcomes.push(opts.planOnly ? await planOnly(conn, p, opts, report) : await runSync(conn, ws, p, runId, opts, redactor, report));
+      } catch (e) {
+        // Another run holds this sync: the other selected syncs still run; the exit code says one did not.
+        if (!(e instanceof LockError)) throw e;
+        report({ event: 'skipped', sync: p.sync.name, reason: `${e.message}${e.hint ? ` (${e.hint})` : ''}` });
+        outcomes.push({ sync: p.sync.name, status: 'aborted' });
+      }
     }
     return outcomes;
   } finally {
