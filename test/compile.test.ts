@@ -127,7 +127,7 @@ SELECT run_id, sync_name, record_key, op, status, destination_record_id, error_c
       `DELETE FROM "audsync"."snapshot__s" WHERE record_key IN (SELECT record_key FROM "audsync"."stage__s" WHERE status = 'succeeded')`,
       `INSERT INTO "audsync"."snapshot__s" (record_key, fields_json, row_hash, destination_record_id, synced_at)
 SELECT record_key, fields_json, row_hash, destination_record_id, CAST(attempted_at AS TIMESTAMPTZ) FROM "audsync"."stage__s" WHERE status = 'succeeded' AND keep = 'y'`,
-      `DELETE FROM "audsync"."stage__s"`,
+      `TRUNCATE "audsync"."stage__s"`,
     ],
   },
   snowflake: {

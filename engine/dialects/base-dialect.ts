@@ -62,6 +62,12 @@ export abstract class BaseDialect implements Dialect {
     // DuckDB: one writer process per file. Snowflake: DML takes table locks within the transaction.
     return null;
   }
+  analyzeTable(_relation: string): string | null {
+    return null;
+  }
+  clearTable(relation: string): string {
+    return `DELETE FROM ${relation}`;
+  }
   beginTransaction(): string {
     return 'BEGIN TRANSACTION';
   }

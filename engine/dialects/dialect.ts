@@ -44,6 +44,10 @@ export interface Dialect {
    * transaction, or null where the warehouse already serializes them.
    */
   lockForWrite(relation: string): string | null;
+  /** Refresh the planner statistics of a table just built, or null where the warehouse keeps them itself. */
+  analyzeTable(relation: string): string | null;
+  /** Empty a table inside the current transaction. */
+  clearTable(relation: string): string;
   beginTransaction(): string;
   commit(): string;
   rollback(): string;

@@ -14,7 +14,11 @@ export function ensureSyncTablesSql(d: Dialect, t: SyncTables): string[] {
 }
 
 export function materializeMembersSql(d: Dialect, t: SyncTables, membershipSelect: string): string[] {
-  return d.createTableAs(t.members, `SELECT record_key, fields_json, ${d.md5Hex('fields_json')} AS row_hash, invalid_reason\nFROM (\n${membershipSelect}\n) AS projected`, { internal: true });
+  const analyze = d.analyzeTable(t.members);
+  return [
+    ...d.createTableAs(t.members, `SELECT record_key, fields_json, ${d.md5Hex('fields_json')} AS row_hash, invalid_reason\nFROM (\n${membershipSelect}\n) AS projected`, { internal: true }),
+    ...(analyze ? [analyze] : []),
+  ];
 }
 
 /** One pass: total rows, rows that can be sent, distinct keys among them. */

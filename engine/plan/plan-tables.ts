@@ -11,6 +11,8 @@ export interface SyncTables {
   readonly plan: string;
   /** Keys of the model at its last recorded run, for audience_events. */
   readonly modelKeys: string;
+  /** Who entered or left the model this run (working table). */
+  readonly modelDelta: string;
   /** Per-batch staging of results before they are committed. */
   readonly stage: string;
   readonly stageName: string;
@@ -23,6 +25,7 @@ export function syncTables(dialect: Dialect, schema: string, sync: string, model
     snapshot: dialect.relation(schema, tableName('snapshot', sync)),
     plan: dialect.relation(schema, tableName('plan', sync)),
     modelKeys: dialect.relation(schema, tableName('model_keys', model)),
+    modelDelta: dialect.relation(schema, tableName('model_delta', sync)),
     stage: dialect.relation(schema, stageName),
     stageName,
   };

@@ -102,21 +102,27 @@ SELECT run_id, sync_name, record_key, op, status, destination_record_id, error_c
     `DELETE FROM ${t.snapshot} WHERE record_key IN (SELECT record_key FROM ${t.stage} WHERE status = 'succeeded')`,
     `INSERT INTO ${t.snapshot} (record_key, fields_json, row_hash, destination_record_id, synced_at)
 SELECT record_key, fields_json, row_hash, destination_record_id, CAST(attempted_at AS ${ts}) FROM ${t.stage} WHERE status = 'succeeded' AND keep = 'y'`,
-    `DELETE FROM ${t.stage}`,
+    d.clearTable(t.stage),
   ];
 }
 
-/** Records who entered and left the model since its last recorded run, then remembers the new key set. */
+/**
+ * Records who entered and left the model since its last recorded run, and
+ * moves the remembered key set by just that delta (rewriting it whole would
+ * cost a write of every member on every run).
+ */
 export function audienceEventsSql(d: Dialect, schema: string, t: SyncTables, model: string, runId: string, at: string): string[] {
   const ts = `CAST(${d.quoteLiteral(at)} AS ${d.types.timestamp})`;
-  return [
-    `INSERT INTO ${d.relation(schema, 'audience_events')} (model, record_key, event, run_id, occurred_at)
-SELECT ${d.quoteLiteral(model)}, COALESCE(cur.record_key, prev.record_key), CASE WHEN prev.record_key IS NULL THEN 'enter' ELSE 'exit' END, ${d.quoteLiteral(runId)}, ${ts}
+  const delta = `SELECT COALESCE(cur.record_key, prev.record_key) AS record_key, CASE WHEN prev.record_key IS NULL THEN 'enter' ELSE 'exit' END AS event
 FROM (SELECT DISTINCT record_key FROM ${t.members} WHERE record_key IS NOT NULL) AS cur
 FULL OUTER JOIN ${t.modelKeys} AS prev ON cur.record_key = prev.record_key
-WHERE cur.record_key IS NULL OR prev.record_key IS NULL`,
-    `DELETE FROM ${t.modelKeys}`,
-    `INSERT INTO ${t.modelKeys} (record_key) SELECT DISTINCT record_key FROM ${t.members} WHERE record_key IS NOT NULL`,
+WHERE cur.record_key IS NULL OR prev.record_key IS NULL`;
+  return [
+    ...d.createTableAs(t.modelDelta, delta, { internal: true }),
+    `INSERT INTO ${d.relation(schema, 'audience_events')} (model, record_key, event, run_id, occurred_at)
+SELECT ${d.quoteLiteral(model)}, record_key, event, ${d.quoteLiteral(runId)}, ${ts} FROM ${t.modelDelta}`,
+    `DELETE FROM ${t.modelKeys} WHERE record_key IN (SELECT record_key FROM ${t.modelDelta} WHERE event = 'exit')`,
+    `INSERT INTO ${t.modelKeys} (record_key) SELECT record_key FROM ${t.modelDelta} WHERE event = 'enter'`,
   ];
 }
 

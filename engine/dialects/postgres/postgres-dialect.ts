@@ -55,4 +55,15 @@ export class PostgresDialect extends BaseDialect {
     // EXCLUSIVE still lets readers (BI queries) in, but makes a second writer wait.
     return `LOCK TABLE ${relation} IN EXCLUSIVE MODE`;
   }
+
+  override analyzeTable(relation: string): string {
+    // A table made by CREATE TABLE AS has no statistics until autovacuum gets to it: without
+    // them the plan's FULL OUTER JOIN is estimated at a few rows and sort-merges through disk.
+    return `ANALYZE ${relation}`;
+  }
+
+  override clearTable(relation: string): string {
+    // TRUNCATE is transactional here and leaves no dead rows behind (DELETE would bloat the stage table).
+    return `TRUNCATE ${relation}`;
+  }
 }
