@@ -1,8 +1,7 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { defineDestination, type Batch, type DestinationContext, type Operation, type RowResult } from '../../engine/destination/destination-api.js';
 import { resolveSecret, type Secret } from '../../engine/config/env-ref.js';
 import { ConfigError, DestinationError } from '../../engine/errors.js';
-import { writeBatch } from './batch-writer.js';
 import type { MergeSpec } from './merge-sql.js';
 import { toDestinationError } from './pg-errors.js';
 import { checkShape, createTableSql, inferColumnTypes, inspectTable, parseTableName } from './table-target.js';
@@ -44,10 +43,12 @@ export const postgresTable = defineDestination<PostgresTableOptions>({
   },
   batchSize: { default: PG_TABLE_DEFAULT_BATCH, max: PG_TABLE_MAX_BATCH },
   concurrency: PG_TABLE_CONCURRENCY,
-  connect(ctx: DestinationContext<PostgresTableOptions>) {
+  async connect(ctx: DestinationContext<PostgresTableOptions>) {
+    // Loaded here, not at the top: every command loads the destination registry, few use this destination.
+    const [{ default: pgModule }, { writeBatch }] = await Promise.all([import('pg'), import('./batch-writer.js')]);
     const t = targetSettings(ctx);
     const who = `destination ${ctx.name}`;
-    const pool = new pg.Pool({
+    const pool = new pgModule.Pool({
       connectionString: resolveSecret(ctx.options.connectionString, `destinations.${ctx.name}.connectionString`),
       max: POOL_MAX,
       connectionTimeoutMillis: ctx.timeoutMs,
