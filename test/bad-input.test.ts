@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { duckdbWarehouse } from './support/warehouses.js';
+import { availableWarehouses } from './support/warehouses.js';
 import { FakeWebhookServer } from './fakes/webhook-server.js';
 import { ACTIVE_MODEL, createFixture, fixtureConfig, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
 import { finished, type CliProject, type CliResult } from './support/cli-project.js';
@@ -13,14 +13,16 @@ function expectUserError(r: CliResult, code: number, message: RegExp): void {
   expect(r.stderr).not.toMatch(/hit a bug/);
 }
 
-describe('bad input is refused clearly, with nothing sent', () => {
+const warehouses = await availableWarehouses();
+
+describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $name', (wh) => {
   let hook: FakeWebhookServer;
   let p: CliProject;
   const run = (env = HOOK_ENV) => p.cli(['run', '--json'], env);
 
   beforeEach(async () => {
     hook = await new FakeWebhookServer(HOOK_SECRET).start();
-    p = await createFixture(duckdbWarehouse, hook, 10);
+    p = await createFixture(wh, hook, 10);
   });
   afterEach(async () => {
     expect(hook.batches).toHaveLength(0);
