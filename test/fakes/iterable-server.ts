@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { closeServer, listenOnLoopback, readJsonRequest } from './fake-http.js';
 import type { AddressInfo } from 'node:net';
 
 /** iterable.md documents no maximum; the fake enforces the connector's 1,000 so an oversized batch fails tests. */
@@ -83,26 +84,16 @@ export class FakeIterableServer {
   }
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.server = await listenOnLoopback((req, res) => this.handle(req, res));
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await closeServer(this.server);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    let body: unknown;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      body = undefined;
-    }
-    const path = (req.url ?? '').split('?')[0]!;
+    const { body, path } = await readJsonRequest(req);
     const entry: IterableRequest = { path, headers: req.headers, body, status: 0 };
     this.requests.push(entry);
     const send = (status: number, payload: unknown): void => {
