@@ -505,12 +505,12 @@ export function labelStatement(sql, kind) {
   if (kind === 'stream') return 'stream plan (SELECT … FROM plan: chunk fetches)';
   const rel = (re) => (re.exec(s)?.[1] ?? '?').replace(/"/g, '').replace(/__.*$/, '__*');
   if (/^SELECT \* FROM \(.*\) AS audsync_probe LIMIT 0$/i.test(s)) return 'columns probe (LIMIT 0)';
-  if (/^CREATE OR REPLACE TABLE [^ ]+members__/i.test(s)) return 'materialize members (CREATE OR REPLACE TABLE members AS …)';
+  if (/^CREATE OR REPLACE (TEMP )?TABLE [^ ]+members__/i.test(s)) return 'materialize members (CREATE OR REPLACE [TEMP] TABLE members AS …)';
   if (/^CREATE OR REPLACE TABLE [^ ]+plan__/i.test(s)) return 'plan (CREATE OR REPLACE TABLE plan AS … FULL OUTER JOIN snapshot)';
   if (/^SELECT count\(\*\) AS total/i.test(s)) return 'member stats (count, count DISTINCT key)';
   if (/^SELECT count\(\*\) AS n FROM [^ ]+snapshot__/i.test(s)) return 'snapshot count';
   if (/^SELECT op, count\(\*\) AS n FROM/i.test(s)) return 'plan counts';
-  if (/^CREATE OR REPLACE TABLE [^ ]+model_delta__/i.test(s)) return 'model delta (CTAS: DISTINCT members FULL OUTER JOIN model_keys)';
+  if (/^CREATE OR REPLACE (TEMP )?TABLE [^ ]+model_delta__/i.test(s)) return 'model delta (CTAS: members FULL OUTER JOIN model_keys)';
   if (/^INSERT INTO [^ ]+audience_events.* FULL OUTER JOIN /i.test(s)) return 'audience_events (FULL OUTER JOIN members vs model_keys)';
   if (/^INSERT INTO [^ ]+audience_events/i.test(s)) return 'audience_events: INSERT from the model delta';
   if (/^DELETE FROM [^ ]+model_keys__\S*$/i.test(s)) return 'model_keys: DELETE all';
@@ -524,6 +524,7 @@ export function labelStatement(sql, kind) {
   if (/^APPENDER FLUSH/.test(s)) return 'commit: appender flush (stage rows)';
   if (/^(BEGIN|COMMIT|ROLLBACK)/i.test(s)) return s.split(' ')[0].toUpperCase();
   if (/^CREATE (TABLE|SCHEMA|OR REPLACE VIEW)/i.test(s)) return 'ensure state tables / views';
+  if (/^DROP TABLE IF EXISTS/i.test(s)) return 'drop retired tables';
   const m = /^(\w+(?: \w+)?)/.exec(s);
   if (/^INSERT INTO/i.test(s)) return `INSERT INTO ${rel(/^INSERT INTO ([^ (]+)/i)}`;
   if (/^UPDATE/i.test(s)) return `UPDATE ${rel(/^UPDATE ([^ ]+)/i)}`;

@@ -198,6 +198,9 @@ describe.each(warehouses)('sync scenarios on $name', (wh) => {
     expect(hook.audience).toEqual(await expectedAudience(p));
     const [last] = await p.query('SELECT full_refresh FROM audsync.sync_runs ORDER BY started_at DESC LIMIT 1');
     expect(last?.full_refresh).toBe(true);
+    // The re-sent members replaced their snapshot rows: one row per member, none twice.
+    expect(await p.count('SELECT count(*) FROM audsync.snapshot__active_to_hook')).toBe(29);
+    expect(await p.count('SELECT count(DISTINCT record_key) FROM audsync.snapshot__active_to_hook')).toBe(29);
     hook.reset();
     expect(finished(await run(), 'active_to_hook').counts.planned_add).toBe(0);
   });

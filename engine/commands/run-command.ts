@@ -186,7 +186,7 @@ async function runSync(
           planned,
           redact: redactor.redact,
           signal: opts.signal,
-          commit: (outcomes) => commitOutcomes(conn, schema, p, runId, outcomes, jobs.splice(0)),
+          commit: (outcomes) => commitOutcomes(conn, schema, p, runId, outcomes, jobs.splice(0), !!opts.fullRefresh),
           onProgress: (progress) => report({ event: 'progress', sync: sync.name, progress }),
           onRetry: (r) => report({ event: 'retry', sync: sync.name, batch_id: r.batchId, attempt: r.attempt, delay_ms: r.delayMs, reason: r.reason }),
         });
@@ -234,8 +234,11 @@ async function commitOutcomes(
   runId: string,
   outcomes: readonly RowOutcome[],
   jobs: readonly JobRecord[],
+  fullRefresh: boolean,
 ): Promise<void> {
   const keepRemoved = p.sync.mode === 'remove';
+  // An incremental run plans an add only for a key the snapshot lacks, and plans each key once.
+  const mayReplace = fullRefresh || outcomes.some((o) => o.status === 'succeeded' && o.operation.op !== 'add');
   const rows = outcomes.map((o) => {
     const op = o.operation;
     const keep = o.status === 'succeeded' && (op.op !== 'remove' || keepRemoved) ? 'y' : 'n';
@@ -243,7 +246,7 @@ async function commitOutcomes(
   });
   await conn.transaction(async () => {
     await conn.bulkWrite(schema, p.tables.stageName, rows);
-    for (const sql of commitBatchSql(conn.dialect, schema, p.tables)) await conn.execute(sql);
+    for (const sql of commitBatchSql(conn.dialect, schema, p.tables, mayReplace)) await conn.execute(sql);
     if (jobs.length > 0) await conn.execute(insertJobsSql(conn.dialect, schema, jobs));
   });
 }

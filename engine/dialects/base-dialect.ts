@@ -1,6 +1,6 @@
 import type { IdentifierKind, PrehashedRule } from '../compile/identifier-kinds.js';
 import { hashIdentifierSql, normalizeIdentifierSql } from './identifier-sql.js';
-import type { Dialect } from './dialect.js';
+import type { Dialect, WorkingScope } from './dialect.js';
 
 /** ANSI-leaning defaults; see duckdb/, postgres/, snowflake/ for overrides. */
 export abstract class BaseDialect implements Dialect {
@@ -19,6 +19,9 @@ export abstract class BaseDialect implements Dialect {
   }
   createSchema(schema: string): string {
     return `CREATE SCHEMA IF NOT EXISTS ${this.quoteIdent(schema)}`;
+  }
+  workingRelation(schema: string, name: string, _scope: WorkingScope): string {
+    return this.relation(schema, name);
   }
   createTableAs(relation: string, select: string): string[] {
     return [`CREATE OR REPLACE TABLE ${relation} AS\n${select}`];

@@ -1,5 +1,7 @@
 import type { IdentifierKind, PrehashedRule } from '../compile/identifier-kinds.js';
 
+export type WorkingScope = 'connection' | 'run';
+
 /**
  * A dialect turns intents into SQL text for one warehouse. It is pure: no I/O,
  * no connection. The base class carries the ANSI defaults; a warehouse
@@ -14,8 +16,20 @@ export interface Dialect {
   quoteLiteral(value: string): string;
   relation(schema: string, name: string): string;
   createSchema(schema: string): string;
-  /** Replace a table with the result of a query; internal tables may be lighter-weight (transient/unlogged). */
-  createTableAs(relation: string, select: string, opts?: { internal?: boolean }): string[];
+  /**
+   * Where a working table lives: one that a run rebuilds and no later run reads.
+   * `connection`: only the connection that builds it reads it; `run`: the run's
+   * other connections read it too (the plan, streamed on a connection of its own).
+   * DuckDB keeps both out of the database file (TEMP tables, and an in-memory
+   * database attached at open); the others use the state schema, where
+   * createTableAs's `internal` makes them light (unlogged/transient).
+   */
+  workingRelation(schema: string, name: string, scope: WorkingScope): string;
+  /**
+   * Replace a table with the result of a query. Internal tables may be lighter-weight
+   * (transient/unlogged); `scope` marks a relation named by workingRelation().
+   */
+  createTableAs(relation: string, select: string, opts?: { internal?: boolean; scope?: WorkingScope }): string[];
   dropTable(relation: string): string;
   /** A JSON object text built from [name, expression] pairs, with NULLs kept. */
   jsonObjectText(pairs: ReadonlyArray<readonly [string, string]>): string;

@@ -10,13 +10,14 @@ export function ensureSyncTablesSql(d: Dialect, t: SyncTables): string[] {
     `CREATE TABLE IF NOT EXISTS ${t.modelKeys} (record_key ${text} NOT NULL)`,
     // Every stage column is text: the bulk writer appends strings, the commit casts.
     `CREATE TABLE IF NOT EXISTS ${t.stage} (run_id ${text}, sync_name ${text}, record_key ${text}, op ${text}, status ${text}, destination_record_id ${text}, error_code ${text}, error_message ${text}, attempted_at ${text}, fields_json ${text}, row_hash ${text}, keep ${text})`,
+    ...t.retired.map((r) => d.dropTable(r)),
   ];
 }
 
 export function materializeMembersSql(d: Dialect, t: SyncTables, membershipSelect: string): string[] {
   const analyze = d.analyzeTable(t.members);
   return [
-    ...d.createTableAs(t.members, `SELECT record_key, fields_json, ${d.md5Hex('fields_json')} AS row_hash, invalid_reason\nFROM (\n${membershipSelect}\n) AS projected`, { internal: true }),
+    ...d.createTableAs(t.members, `SELECT record_key, fields_json, ${d.md5Hex('fields_json')} AS row_hash, invalid_reason\nFROM (\n${membershipSelect}\n) AS projected`, { internal: true, scope: 'connection' }),
     ...(analyze ? [analyze] : []),
   ];
 }
@@ -60,7 +61,7 @@ export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRef
       `LEFT JOIN ${t.snapshot} AS s ON m.record_key = s.record_key`,
       `WHERE m.invalid_reason IS NULL AND (s.record_key IS NULL${fullRefresh ? ' OR 1 = 1' : ''})`,
     ].join('\n');
-    return d.createTableAs(t.plan, select, { internal: true });
+    return d.createTableAs(t.plan, select, { internal: true, scope: 'run' });
   }
   const ops = MODE_OPS[mode].map((o) => d.quoteLiteral(o)).join(', ');
   // update mode sends members as changes only: the destination updates records it has and skips the rest.
@@ -80,7 +81,7 @@ export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRef
     `) AS delta`,
     `WHERE op IN (${ops})`,
   ].join('\n');
-  return d.createTableAs(t.plan, select, { internal: true });
+  return d.createTableAs(t.plan, select, { internal: true, scope: 'run' });
 }
 
 export function planCountsSql(t: SyncTables): string {

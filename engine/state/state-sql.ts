@@ -93,13 +93,16 @@ WHERE sync_name = ${d.quoteLiteral(sync)} AND status = 'running'`;
 /**
  * After the batch's results are in the stage table: append them to the changelog
  * and advance the snapshot for succeeded rows only. Run inside one transaction.
+ * `mayReplace` false promises that no succeeded row of the batch is in the
+ * snapshot yet (the adds of an incremental run): the DELETE, which reads the
+ * whole snapshot and would make an initial load quadratic, is skipped.
  */
-export function commitBatchSql(d: Dialect, schema: string, t: SyncTables): string[] {
+export function commitBatchSql(d: Dialect, schema: string, t: SyncTables, mayReplace = true): string[] {
   const ts = d.types.timestamp;
   return [
     `INSERT INTO ${d.relation(schema, 'sync_changelog')} (run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, attempted_at)
 SELECT run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, CAST(attempted_at AS ${ts}) FROM ${t.stage}`,
-    `DELETE FROM ${t.snapshot} WHERE record_key IN (SELECT record_key FROM ${t.stage} WHERE status = 'succeeded')`,
+    ...(mayReplace ? [`DELETE FROM ${t.snapshot} WHERE record_key IN (SELECT record_key FROM ${t.stage} WHERE status = 'succeeded')`] : []),
     `INSERT INTO ${t.snapshot} (record_key, fields_json, row_hash, destination_record_id, synced_at)
 SELECT record_key, fields_json, row_hash, destination_record_id, CAST(attempted_at AS ${ts}) FROM ${t.stage} WHERE status = 'succeeded' AND keep = 'y'`,
     d.clearTable(t.stage),
@@ -113,12 +116,15 @@ SELECT record_key, fields_json, row_hash, destination_record_id, CAST(attempted_
  */
 export function audienceEventsSql(d: Dialect, schema: string, t: SyncTables, model: string, runId: string, at: string): string[] {
   const ts = `CAST(${d.quoteLiteral(at)} AS ${d.types.timestamp})`;
-  const delta = `SELECT COALESCE(cur.record_key, prev.record_key) AS record_key, CASE WHEN prev.record_key IS NULL THEN 'enter' ELSE 'exit' END AS event
-FROM (SELECT DISTINCT record_key FROM ${t.members} WHERE record_key IS NOT NULL) AS cur
+  // DISTINCT on the delta, not on the members: a key is in the membership once
+  // (planSync checks) unless rows that cannot be sent repeat it, and deduplicating
+  // the few entries and exits costs far less than deduplicating every member.
+  const delta = `SELECT DISTINCT COALESCE(cur.record_key, prev.record_key) AS record_key, CASE WHEN prev.record_key IS NULL THEN 'enter' ELSE 'exit' END AS event
+FROM (SELECT record_key FROM ${t.members} WHERE record_key IS NOT NULL) AS cur
 FULL OUTER JOIN ${t.modelKeys} AS prev ON cur.record_key = prev.record_key
 WHERE cur.record_key IS NULL OR prev.record_key IS NULL`;
   return [
-    ...d.createTableAs(t.modelDelta, delta, { internal: true }),
+    ...d.createTableAs(t.modelDelta, delta, { internal: true, scope: 'connection' }),
     `INSERT INTO ${d.relation(schema, 'audience_events')} (model, record_key, event, run_id, occurred_at)
 SELECT ${d.quoteLiteral(model)}, record_key, event, ${d.quoteLiteral(runId)}, ${ts} FROM ${t.modelDelta}`,
     `DELETE FROM ${t.modelKeys} WHERE record_key IN (SELECT record_key FROM ${t.modelDelta} WHERE event = 'exit')`,

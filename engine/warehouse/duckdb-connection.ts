@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { DuckDBInstance as DuckDBInstanceType, DuckDBConnection as NativeConnection } from '@duckdb/node-api';
 import { LockError, WarehouseError } from '../errors.js';
-import { DuckDBDialect } from '../dialects/duckdb/duckdb-dialect.js';
+import { DUCKDB_WORK_DATABASE, DuckDBDialect } from '../dialects/duckdb/duckdb-dialect.js';
 import type { Row, WarehouseConnection } from './connection.js';
 
 // require(), not import: importing this CommonJS package from ESM makes Node scan
@@ -44,6 +44,7 @@ export class DuckDBConnection implements WarehouseConnection {
     const conn = await instance.connect();
     // Timestamps reach destinations as text: render them in UTC whatever the machine's zone.
     await conn.run("SET GLOBAL TimeZone = 'UTC'");
+    await conn.run(`ATTACH ':memory:' AS ${DUCKDB_WORK_DATABASE}`);
     return new DuckDBConnection(instance, conn);
   }
 

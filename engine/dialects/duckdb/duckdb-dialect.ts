@@ -1,8 +1,31 @@
 import { BaseDialect } from '../base-dialect.js';
+import type { WorkingScope } from '../dialect.js';
+
+/**
+ * The in-memory database a DuckDB connection attaches for working tables that
+ * more than one connection reads. A transaction may write to one database only,
+ * so it holds nothing written together with the state tables.
+ */
+export const DUCKDB_WORK_DATABASE = 'audsync_work';
 
 export class DuckDBDialect extends BaseDialect {
   readonly name = 'duckdb';
   readonly formatterLanguage = 'duckdb' as const;
+
+  /**
+   * Working tables never touch the database file, its WAL or its checkpoint,
+   * which would double the cost of a membership of millions of rows. A TEMP
+   * table is private to its connection; the plan, which the stream reads on a
+   * second connection, goes to an in-memory database every connection of the
+   * instance sees (attached at open). Both spill to DuckDB's temp directory when
+   * memory runs short.
+   */
+  override workingRelation(_schema: string, name: string, scope: WorkingScope): string {
+    return `${scope === 'connection' ? 'temp' : DUCKDB_WORK_DATABASE}.main.${this.quoteIdent(name)}`;
+  }
+  override createTableAs(relation: string, select: string, opts: { internal?: boolean; scope?: WorkingScope } = {}): string[] {
+    return [`CREATE OR REPLACE ${opts.scope === 'connection' ? 'TEMP ' : ''}TABLE ${relation} AS\n${select}`];
+  }
 
   jsonObjectText(pairs: ReadonlyArray<readonly [string, string]>): string {
     if (pairs.length === 0) return `'{}'`;

@@ -1,4 +1,5 @@
 import { BaseDialect } from '../base-dialect.js';
+import type { WorkingScope } from '../dialect.js';
 
 /**
  * A function call takes at most FUNC_MAX_ARGS = 100 arguments (PostgreSQL docs,
@@ -21,7 +22,7 @@ export class PostgresDialect extends BaseDialect {
    * run, so they are UNLOGGED: no WAL, much faster to fill; a server crash
    * empties them, which costs nothing because the next run rebuilds them.
    */
-  override createTableAs(relation: string, select: string, opts: { internal?: boolean } = {}): string[] {
+  override createTableAs(relation: string, select: string, opts: { internal?: boolean; scope?: WorkingScope } = {}): string[] {
     const kind = opts.internal ? 'UNLOGGED TABLE' : 'TABLE';
     return [this.dropTable(relation), `CREATE ${kind} ${relation} AS\n${select}`];
   }

@@ -1,4 +1,5 @@
 import { BaseDialect } from '../base-dialect.js';
+import type { WorkingScope } from '../dialect.js';
 
 /**
  * A name Snowflake would store upper-cased if written unquoted: lower-case
@@ -46,7 +47,7 @@ export class SnowflakeDialect extends BaseDialect {
   }
 
   /** Internal tables are TRANSIENT: no fail-safe period, so no fail-safe storage cost for data rebuilt every run. */
-  override createTableAs(relation: string, select: string, opts: { internal?: boolean } = {}): string[] {
+  override createTableAs(relation: string, select: string, opts: { internal?: boolean; scope?: WorkingScope } = {}): string[] {
     return [`CREATE OR REPLACE ${opts.internal ? 'TRANSIENT ' : ''}TABLE ${relation} AS\n${select}`];
   }
 
