@@ -60,6 +60,11 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     expectUserError(await run(), 2, /syncs\.active_to_hook\.destination: no destination named "crm" \(known: "hook"\)/);
   });
 
+  it('an unknown destination type names the destination and every built-in type', async () => {
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace("type: 'webhook'", "type: 'webhok'") });
+    expectUserError(await run(), 2, /destinations\.hook\.type: unknown destination type "webhok" \(known: "webhook", "file", .*"google_customer_match"\)/);
+  });
+
   it('an invalid mode lists the valid ones', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url, { mode: 'sync_everything' }) });
     expectUserError(await run(), 2, /syncs\.active_to_hook\.mode: invalid mode "sync_everything" \(expected mirror \| upsert \| add \| update \| remove\)/);

@@ -99,3 +99,11 @@ describe('internal table names', () => {
     expect(tableName('model_keys', a)).not.toBe(tableName('model_keys', b));
   });
 });
+
+describe('the built-in destination catalog', () => {
+  it('loads each destination under its own type, and only those asked for', async () => {
+    const { BUILTIN_DESTINATION_LOADERS, loadBuiltinDestinations } = await import('../destinations/index.js');
+    for (const [type, load] of Object.entries(BUILTIN_DESTINATION_LOADERS)) expect((await load()).type).toBe(type);
+    expect(Object.keys(await loadBuiltinDestinations(['file', 'webhook', 'file', 'no_such', 'constructor']))).toEqual(['file', 'webhook']);
+  });
+});

@@ -5,7 +5,9 @@ import { ConfigError } from '../errors.js';
 import { loadProject, type Project } from '../project/project-loader.js';
 import { TemplateCompiler } from '../compile/template-compiler.js';
 import { getDialect } from '../dialects/dialect-registry.js';
-import { BUILTIN_DESTINATIONS } from '../../destinations/index.js';
+import { BUILTIN_DESTINATION_LOADERS, loadBuiltinDestinations } from '../../destinations/index.js';
+
+const BUILTIN_CATALOG = { types: Object.keys(BUILTIN_DESTINATION_LOADERS), load: loadBuiltinDestinations };
 
 /** A loaded project: config, models and macros, ready to compile. */
 export interface Workspace {
@@ -15,7 +17,7 @@ export interface Workspace {
 }
 
 export async function openWorkspace(configPath: string): Promise<Workspace> {
-  const config = await loadConfig(configPath, BUILTIN_DESTINATIONS);
+  const config = await loadConfig(configPath, BUILTIN_CATALOG);
   const project = loadProject(config);
   for (const sync of Object.values(config.syncs)) {
     if (!project.models.has(sync.model)) {

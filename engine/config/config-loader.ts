@@ -3,9 +3,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJiti } from 'jiti';
 import { ConfigError } from '../errors.js';
-import { validateConfig } from './config-validate.js';
+import { validateConfig, type DestinationRegistry } from './config-validate.js';
 import type { NormalizedConfig } from './normalized-config.js';
-import type { DestinationDefinition } from '../destination/destination-api.js';
+
+/** The destination types a config may name, each loaded only when a config names it. */
+export interface DestinationCatalog {
+  readonly types: readonly string[];
+  load(types: Iterable<string>): Promise<DestinationRegistry>;
+}
 
 export { DEFAULT_CONFIG_FILE } from './config-file.js';
 
@@ -16,10 +21,7 @@ const PACKAGE_ENTRY = fileURLToPath(new URL('../index.js', import.meta.url));
  * Loads and validates a TypeScript (or JS) config file. jiti transpiles it in
  * process, so users need no build step and no TypeScript installed.
  */
-export async function loadConfig(
-  configPath: string,
-  registry: Readonly<Record<string, DestinationDefinition<unknown>>>,
-): Promise<NormalizedConfig> {
+export async function loadConfig(configPath: string, catalog: DestinationCatalog): Promise<NormalizedConfig> {
   const file = path.resolve(configPath);
   if (!fs.existsSync(file)) {
     throw new ConfigError(`config file not found: ${configPath}`, {
@@ -43,7 +45,17 @@ export async function loadConfig(
       cause: e,
     });
   }
-  return validateConfig(mod, file, registry);
+  return validateConfig(mod, file, await catalog.load(namedDestinationTypes(mod)), catalog.types);
+}
+
+/** The string `type`s of the config's destinations; validation reports anything malformed. */
+function namedDestinationTypes(raw: unknown): string[] {
+  const destinations = typeof raw === 'object' && raw !== null ? (raw as { destinations?: unknown }).destinations : undefined;
+  if (typeof destinations !== 'object' || destinations === null) return [];
+  return Object.values(destinations).flatMap((d: unknown) => {
+    const type = typeof d === 'object' && d !== null ? (d as { type?: unknown }).type : undefined;
+    return typeof type === 'string' ? [type] : [];
+  });
 }
 
 function firstLines(s: string): string {

@@ -12,7 +12,9 @@ const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const COMMON_OPTIONS = new Set(['type', 'batchSize', 'concurrency', 'rateLimit', 'maxAttempts', 'retryBaseDelayMs', 'timeoutMs', 'baseUrl']);
 const SYNC_KEYS = new Set(['model', 'destination', 'key', 'mode', 'fields', 'target', 'schedule', 'guardrails', 'hash', 'prehashed']);
 
-type Registry = Readonly<Record<string, DestinationDefinition<unknown>>>;
+/** Destination definitions by `type`: those the config names, already loaded. */
+export type DestinationRegistry = Readonly<Record<string, DestinationDefinition<unknown>>>;
+type Registry = DestinationRegistry;
 
 /** Collects every problem, then throws one ConfigError that lists them by path. */
 class Problems {
@@ -32,8 +34,12 @@ function closest(name: string, options: Iterable<string>): string {
   return `known: ${all.map((o) => JSON.stringify(o)).join(', ')}`;
 }
 
-/** Validates a loaded config and fills in defaults. `file` is the config's absolute path. */
-export function validateConfig(raw: unknown, file: string, registry: Registry): NormalizedConfig {
+/**
+ * Validates a loaded config and fills in defaults. `file` is the config's
+ * absolute path; `knownTypes` lists every built-in type, for the error of an
+ * unknown one (by default, those in `registry`).
+ */
+export function validateConfig(raw: unknown, file: string, registry: Registry, knownTypes: readonly string[] = Object.keys(registry)): NormalizedConfig {
   const p = new Problems();
   const rel = path.basename(file);
   if (!isRecord(raw)) {
@@ -62,7 +68,7 @@ export function validateConfig(raw: unknown, file: string, registry: Registry): 
   if (!isRecord(raw.destinations)) p.add('destinations', 'must be an object of named destinations');
   else
     for (const [name, d] of Object.entries(raw.destinations)) {
-      const nd = validateDestination(name, d, registry, p);
+      const nd = validateDestination(name, d, registry, knownTypes, p);
       if (nd) destinations[name] = nd;
     }
   const syncs: Record<string, NormalizedSync> = {};
@@ -162,7 +168,7 @@ function checkOptions(specs: Record<string, OptionSpec>, given: Record<string, u
   }
 }
 
-function validateDestination(name: string, d: unknown, registry: Registry, p: Problems): NormalizedDestination | undefined {
+function validateDestination(name: string, d: unknown, registry: Registry, knownTypes: readonly string[], p: Problems): NormalizedDestination | undefined {
   const at = `destinations.${name}`;
   if (!NAME_RE.test(name)) p.add(at, 'destination names use letters, digits and underscores');
   if (!isRecord(d)) {
@@ -170,9 +176,9 @@ function validateDestination(name: string, d: unknown, registry: Registry, p: Pr
     return undefined;
   }
   // `type` names a built-in destination, or is a project's own defineDestination({...}) object.
-  const def = typeof d.type === 'string' ? registry[d.type] : isDefinition(d.type) ? d.type : undefined;
+  const def = typeof d.type === 'string' ? (Object.hasOwn(registry, d.type) ? registry[d.type] : undefined) : isDefinition(d.type) ? d.type : undefined;
   if (!def) {
-    p.add(`${at}.type`, `unknown destination type ${JSON.stringify(d.type)} (${closest(String(d.type), Object.keys(registry))})`);
+    p.add(`${at}.type`, `unknown destination type ${JSON.stringify(d.type)} (${closest(String(d.type), knownTypes)})`);
     return undefined;
   }
   checkOptions(def.options, d, at, p, COMMON_OPTIONS);
