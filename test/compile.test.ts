@@ -42,6 +42,19 @@ describe('model templates', () => {
     expect(compile('duckdb', { g: "select {{greet 'hi'}}" }, 'g', duckOnly)).toBe(`select 'duck hi'`);
   });
 
+  it('compiles a macro file only when a model calls one of its macros; a later file still wins whatever the order', () => {
+    // The project file is compiled first (for greet), the built-in defining is_true after it: the project's is_true stays.
+    const own = { 'mine.sql': "{{#macro 'default__greet' 'x'}}'hi {{x}}'{{/macro}}\n{{~#macro \"default__is_true\" 'column'}}({{column}} = 'Y'){{/macro}}" };
+    expect(compile('duckdb', { m: "select {{greet 'a'}}, {{is_true 'flag'}}" }, 'm', own)).toBe(`select 'hi a', (flag = 'Y')`);
+    // A broken macro file no model uses does not stop a run; `audsync compile` (compileAllMacros) reports it by file.
+    const compiler = new TemplateCompiler(project({ m: 'select 1' }, { 'broken.sql': "{{#macro 'default__x' 'c'}}{{c}" }), getDialect('duckdb'), {});
+    expect(compiler.compileModel('m')).toBe('select 1');
+    expect(() => compiler.compileAllMacros()).toThrow(/macros\/broken\.sql:1: template syntax error/);
+    // The same file used by a model fails that model's compile, naming the macro file.
+    const used = new TemplateCompiler(project({ m: "select {{x 'a'}}" }, { 'broken.sql': "{{#macro 'default__x' 'c'}}{{c}" }), getDialect('duckdb'), {});
+    expect(() => used.compileModel('m')).toThrow(/macros\/broken\.sql:1: template syntax error/);
+  });
+
   it('detects circular refs', () => {
     expect(() => compile('duckdb', { a: "select * from {{ref 'b'}} x", b: "select * from {{ref 'a'}} y" }, 'a')).toThrow(/circular ref: a -> b -> a/);
   });

@@ -29,8 +29,11 @@ export async function compileCommand(opts: CompileOptions, report: Reporter): Pr
     written.push(path.relative(ws.config.projectDir, file));
   };
   const models = new Set(syncs.map((s) => s.model));
-  // With no --select, compile every model, used by a sync or not, so errors anywhere surface.
-  if (!opts.select) for (const m of ws.project.models.keys()) models.add(m);
+  // With no --select, compile every model and macro file, used or not, so errors anywhere surface.
+  if (!opts.select) {
+    for (const m of ws.project.models.keys()) models.add(m);
+    ws.compiler.compileAllMacros();
+  }
   for (const model of [...models].sort()) {
     write(path.join('models', `${model}.sql`), ws.compiler.compileModel(model));
     report({ event: 'compiled', model, file: written[written.length - 1]! });

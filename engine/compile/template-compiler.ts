@@ -17,7 +17,23 @@ interface MacroDef {
   readonly params: readonly string[];
   readonly body: TemplateFn;
   readonly file: string;
+  /** Position of its file in project.macroFiles: a later file overrides an earlier one. */
+  readonly order: number;
 }
+
+/**
+ * A macro file, compiled only when a model calls one of its macros (compiling
+ * every built-in on each start-up costs ~10 ms). Its macro names are read without
+ * compiling it: `{{#macro 'name' …}}`, also with `~` whitespace control.
+ */
+interface MacroSource {
+  readonly file: MacroFile;
+  readonly order: number;
+  readonly names: readonly string[];
+  compiled: boolean;
+}
+const MACRO_NAME = /\{\{~?#macro\s+(['"])([^'"]+)\1/g;
+const MACRO_BLOCK = /\{\{~?#macro\b/g;
 
 /** Raised inside a helper; carries the template line so the message can point at it. */
 class HelperProblem extends Error {
@@ -42,14 +58,26 @@ export class TemplateCompiler {
   private readonly compiled = new Map<string, string>();
   private readonly stack: string[] = [];
 
+  private readonly macroSources: MacroSource[];
+
   constructor(
     private readonly project: Project,
     private readonly dialect: Dialect,
     private readonly vars: Readonly<Record<string, string | number | boolean>>,
   ) {
     this.registerPrimitives();
-    for (const f of project.macroFiles) this.loadMacroFile(f);
+    this.macroSources = project.macroFiles.map((file, order) => {
+      const names = [...file.source.matchAll(MACRO_NAME)].map((m) => m[2]!);
+      return { file, order, names, compiled: false };
+    });
+    // A file whose macro names cannot all be read without compiling it is compiled now.
+    for (const src of this.macroSources) if ((src.file.source.match(MACRO_BLOCK)?.length ?? 0) !== src.names.length) this.loadMacroSource(src);
     this.registerDispatchers();
+  }
+
+  /** Compiles every macro file not compiled yet, so `audsync compile` reports a broken one even if no model uses it. */
+  compileAllMacros(): void {
+    for (const src of this.macroSources) this.loadMacroSource(src);
   }
 
   /** Model names, for messages. */
@@ -193,31 +221,47 @@ export class TemplateCompiler {
       const { params, options } = args(all);
       const name = str(params[0], 'macro name', options);
       const names = params.slice(1).map((p) => str(p, 'macro parameter', options));
-      this.macros.set(name, { name, params: names, body: options.fn as TemplateFn, file: this.currentMacroFile });
+      const { file, order } = this.loading ?? { file: '', order: -1 };
+      // Files compile lazily, in any order: the later file in project order still wins.
+      if ((this.macros.get(name)?.order ?? -1) <= order) this.macros.set(name, { name, params: names, body: options.fn as TemplateFn, file, order });
       return '';
     });
   }
 
-  private currentMacroFile = '';
+  private loading: { file: string; order: number } | undefined;
 
-  private loadMacroFile(f: MacroFile): void {
-    this.currentMacroFile = f.file;
+  private loadMacroSource(src: MacroSource): void {
+    if (src.compiled) return;
+    src.compiled = true;
+    // A model's render may be what asks for this file: keep the caller's state.
+    const outer = this.loading;
+    this.loading = { file: src.file.file, order: src.order };
     try {
-      this.hb.compile(f.source, { noEscape: true })({});
+      this.hb.compile(src.file.source, { noEscape: true })({});
     } catch (e) {
-      throw this.toCompileError(e, f.file);
+      throw this.toCompileError(e, src.file.file);
+    } finally {
+      this.loading = outer;
     }
+  }
+
+  /** Compiles the files that define `name`, so this.macros holds its winning definition. */
+  private ensureMacro(name: string): void {
+    for (const src of this.macroSources) if (!src.compiled && src.names.includes(name)) this.loadMacroSource(src);
   }
 
   private registerDispatchers(): void {
     const bases = new Set<string>();
-    for (const name of this.macros.keys()) bases.add(name.includes('__') ? name.slice(name.indexOf('__') + 2) : name);
+    const declared = [...this.macros.keys(), ...this.macroSources.flatMap((src) => src.names)];
+    for (const name of declared) bases.add(name.includes('__') ? name.slice(name.indexOf('__') + 2) : name);
     for (const base of bases) {
       if (PRIMITIVES.includes(base)) continue;
       this.hb.registerHelper(base, (...all: unknown[]) => {
         const options = all[all.length - 1] as HelperOptions;
         const params = all.slice(0, -1);
-        const def = this.macros.get(`${this.dialect.name}__${base}`) ?? this.macros.get(`default__${base}`) ?? this.macros.get(base);
+        const candidates = [`${this.dialect.name}__${base}`, `default__${base}`, base];
+        for (const name of candidates) this.ensureMacro(name);
+        const def = candidates.map((name) => this.macros.get(name)).find((m) => m !== undefined);
         if (!def) throw new HelperProblem(`macro ${base} has no version for ${this.dialect.name}`, options.loc?.start.line);
         if (params.length > def.params.length) {
           throw new HelperProblem(`macro ${base} takes ${def.params.length} argument(s) (${def.params.join(', ')}), got ${params.length}`, options.loc?.start.line);
