@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { duckdbWarehouse } from './support/warehouses.js';
 import { CliProject, finished } from './support/cli-project.js';
-import { AUDIENCE_ERRORS, FakeMetaServer, THROTTLES, type Cell, type ReceivedRequest } from './fakes/meta-server.js';
+import { AUDIENCE_ERRORS, Audience, FakeMetaServer, THROTTLES, type Cell, type ReceivedRequest } from './fakes/meta-server.js';
 import { regainAccessMs } from '../destinations/meta-custom-audiences/graph-errors.js';
 import { sessionIdFor } from '../destinations/meta-custom-audiences/replace-session.js';
 
@@ -215,6 +215,31 @@ describe('meta_custom_audiences destination', () => {
     // After the last batch the audience is exactly the hashed membership.
     const want = [...Array.from({ length: 27 }, (_, i) => i + 4), 31, 32].map(hashedEmail).sort();
     expect(meta.rows(AUDIENCE).map((row) => row.EMAIL).sort()).toEqual(want);
+    expect(meta.violations).toEqual([]);
+  });
+
+  it('a full refresh that stops part-way is resumed as a full refresh by the next run: the session it abandoned left Meta with the old audience', async () => {
+    await project({ fields: `{ EMAIL: 'email' }`, batchSize: 5, concurrency: 1 }, 30);
+    expect((await run()).code).toBe(0);
+    // The audience was lost at Meta, which is why the user asks for a full refresh; its last batch is refused.
+    meta.audiences.set(AUDIENCE, new Audience());
+    meta.knobs.refuseReplaceFromSeq = 6;
+    const broken = await run(['--full-refresh']);
+    expect(finished(broken, 's').status).toBe('failed');
+    expect(meta.rows(AUDIENCE)).toHaveLength(0); // the session never finished: Meta keeps the (empty) audience
+    meta.knobs.refuseReplaceFromSeq = undefined;
+    // A plain run: the snapshot says 25 members were sent, but they went into the abandoned session.
+    const resumed = await run();
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    expect(resumed.events.find((e) => e.event === 'warning')?.message).toMatch(/was a full refresh that stopped after the destination began replacing its contents: this run resumes it as a full refresh/);
+    expect(finished(resumed, 's')).toMatchObject({ status: 'success', counts: { succeeded_add: 30 } });
+    expect(meta.rows(AUDIENCE).map((row) => row.EMAIL).sort()).toEqual(Array.from({ length: 30 }, (_, i) => hashedEmail(i + 1)).sort());
+    const [last] = await p.query('SELECT full_refresh FROM audsync.sync_runs ORDER BY started_at DESC LIMIT 1');
+    expect(last?.full_refresh).toBe(true);
+    // Once a full refresh has finished, runs are incremental again.
+    const after = await run();
+    expect(after.events.some((e) => e.event === 'warning')).toBe(false);
+    expect(finished(after, 's').counts).toMatchObject({ planned_add: 0, planned_change: 0, planned_remove: 0 });
     expect(meta.violations).toEqual([]);
   });
 

@@ -6,6 +6,9 @@ import { PostgresConnection } from '../engine/warehouse/postgres-connection.js';
 import { FakeWebhookServer } from './fakes/webhook-server.js';
 import { createFixture, expectedAudience, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
 import { collect, finished, type CliProject } from './support/cli-project.js';
+import { interruptedFullRefreshSql } from '../engine/state/state-sql.js';
+import { getDialect } from '../engine/dialects/dialect-registry.js';
+import type { WarehouseType } from '../engine/config/config-types.js';
 
 const warehouses = await availableWarehouses();
 
@@ -203,6 +206,22 @@ describe.each(warehouses)('sync scenarios on $name', (wh) => {
     expect(await p.count('SELECT count(DISTINCT record_key) FROM audsync.snapshot__active_to_hook')).toBe(29);
     hook.reset();
     expect(finished(await run(), 'active_to_hook').counts.planned_add).toBe(0);
+  });
+
+  it('a full refresh that stopped after sending something is found, for destinations that replace their contents to resume', async () => {
+    p = await createFixture(wh, hook, 60);
+    expect((await run()).code).toBe(0);
+    const interrupted = () => p.query(interruptedFullRefreshSql(getDialect(wh.name as WarehouseType), 'audsync', 'active_to_hook'));
+    expect(await interrupted()).toEqual([]);
+    hook.knobs.failNext = [0, 401]; // the first batch is acknowledged, the second refused for good
+    const r = await run('--full-refresh');
+    expect(finished(r, 'active_to_hook').status).toBe('failed');
+    expect(await interrupted()).toEqual([{ run_id: finished(r, 'active_to_hook').run_id }]);
+    // The webhook does not replace its contents, so the next run is not a full refresh; once it finishes, nothing is pending.
+    const next = await run();
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(next.events.some((e) => e.event === 'warning')).toBe(false);
+    expect(await interrupted()).toEqual([]);
   });
 
   it('changing the field mapping re-sends rows as change, never a wipe', async () => {

@@ -38,6 +38,8 @@ export const googleCustomerMatch = defineDestination<GoogleCustomerMatchOptions>
   concurrency: GOOGLE_CONCURRENCY,
   // `update` would need "change only people already in the list", which Customer Match cannot tell: an upload always adds.
   modes: ['mirror', 'upsert', 'add', 'remove'],
+  // A mirror's full refresh empties the list in its first job (removeAll).
+  replacesOnFullRefresh: ['mirror'],
   connect(ctx: DestinationContext<GoogleCustomerMatchOptions>) {
     checkFields(ctx);
     const transport = transportFor(ctx, true);

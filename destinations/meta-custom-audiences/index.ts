@@ -43,6 +43,8 @@ export const metaCustomAudiences = defineDestination<MetaOptions>({
   batchSize: { default: META_MAX_BATCH, max: META_MAX_BATCH },
   rateLimit: META_DEFAULT_RATE,
   concurrency: 2,
+  // A mirror's full refresh is a usersreplace session: stopped part-way, Meta keeps the old audience.
+  replacesOnFullRefresh: ['mirror'],
   connect(ctx: DestinationContext<MetaOptions>) {
     const who = `destination ${ctx.name} (Meta Custom Audiences)`;
     const schema = checkFields(ctx, who);

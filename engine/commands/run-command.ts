@@ -17,6 +17,7 @@ import {
   insertMetricsSql,
   type JobRecord,
   insertRunSql,
+  interruptedFullRefreshSql,
   lastStartedSql,
   type RunCounts,
 } from '../state/state-sql.js';
@@ -70,7 +71,7 @@ export async function runCommand(opts: RunOptions, report: Reporter): Promise<Sy
     for (const p of prepared) {
       if (opts.signal?.aborted) break;
       try {
-        outcomes.push(opts.planOnly ? await planOnly(conn, p, opts, report) : await runSync(conn, ws, p, runId, opts, redactor, report));
+        outcomes.push(opts.planOnly ? await planOnly(conn, ws, p, opts, report) : await runSync(conn, ws, p, runId, opts, redactor, report));
       } catch (e) {
         // Another run holds this sync: the other selected syncs still run; the exit code says one did not.
         if (!(e instanceof LockError)) throw e;
@@ -99,8 +100,9 @@ function plannedEvent(plan: SyncPlan): RunEvent {
   };
 }
 
-async function planOnly(conn: WarehouseConnection, p: PreparedSync, opts: RunOptions, report: Reporter): Promise<SyncOutcome> {
-  const plan = await planSync(conn, p, { fullRefresh: !!opts.fullRefresh, force: !!opts.force });
+async function planOnly(conn: WarehouseConnection, ws: Workspace, p: PreparedSync, opts: RunOptions, report: Reporter): Promise<SyncOutcome> {
+  const fullRefresh = await fullRefreshFor(conn, ws, p.sync, opts, report);
+  const plan = await planSync(conn, p, { fullRefresh, force: !!opts.force });
   report(plannedEvent(plan));
   return { sync: p.sync.name, status: plan.guardrail ? 'aborted' : 'success', plan };
 }
@@ -131,7 +133,8 @@ async function runSync(
     jobs.push({ jobId, runId, sync: sync.name, destination: dest.name, detail: JSON.stringify(detail), at: new Date().toISOString() });
   };
   const contextFor = (plannedTotal: number) =>
-    destinationContext(dest, sync, { runId, projectDir: ws.config.projectDir, redactor, fullRefresh: !!opts.fullRefresh, plannedTotal, recordMetric, recordJob });
+    destinationContext(dest, sync, { runId, projectDir: ws.config.projectDir, redactor, fullRefresh, plannedTotal, recordMetric, recordJob });
+  let fullRefresh = !!opts.fullRefresh;
   let status: SyncStatus = 'failed';
   let error: string | null = null;
   let hint: string | null = null;
@@ -139,8 +142,9 @@ async function runSync(
   try {
     const nowIso = new Date().toISOString();
     await conn.execute(abortStaleRunsSql(d, schema, sync.name, nowIso));
-    await conn.execute(insertRunSql(d, schema, { runId, sync: sync.name, model: sync.model, destination: sync.destination, mode: sync.mode, startedAt: nowIso, fullRefresh: !!opts.fullRefresh }));
-    report({ event: 'sync_started', sync: sync.name, run_id: runId, destination: sync.destination, mode: sync.mode, full_refresh: !!opts.fullRefresh });
+    fullRefresh = await fullRefreshFor(conn, ws, sync, opts, report);
+    await conn.execute(insertRunSql(d, schema, { runId, sync: sync.name, model: sync.model, destination: sync.destination, mode: sync.mode, startedAt: nowIso, fullRefresh }));
+    report({ event: 'sync_started', sync: sync.name, run_id: runId, destination: sync.destination, mode: sync.mode, full_refresh: fullRefresh });
     try {
       if (dest.definition.refreshJobs) {
         try {
@@ -151,7 +155,7 @@ async function runSync(
           report({ event: 'warning', sync: sync.name, message: `could not refresh pending destination jobs: ${redactor.redact((e as Error).message)}` });
         }
       }
-      plan = await planSync(conn, p, { fullRefresh: !!opts.fullRefresh, force: !!opts.force });
+      plan = await planSync(conn, p, { fullRefresh, force: !!opts.force });
       Object.assign(counts, { members: plan.members, invalid: plan.invalid, planned_add: plan.add, planned_change: plan.change, planned_remove: plan.remove });
       report(plannedEvent(plan));
       for (const [reason, n] of Object.entries(plan.invalidReasons)) recordMetric(`invalid: ${reason}`, n);
@@ -175,7 +179,7 @@ async function runSync(
       const client = await connectDestination(dest, contextFor(planned));
       let result;
       try {
-        result = await runBatches(conn.stream(streamPlanSql(tables, !!opts.fullRefresh)), {
+        result = await runBatches(conn.stream(streamPlanSql(tables, fullRefresh)), {
           runId,
           client,
           batchSize: dest.batchSize,
@@ -186,7 +190,7 @@ async function runSync(
           planned,
           redact: redactor.redact,
           signal: opts.signal,
-          commit: (outcomes) => commitOutcomes(conn, schema, p, runId, outcomes, jobs.splice(0), !!opts.fullRefresh),
+          commit: (outcomes) => commitOutcomes(conn, schema, p, runId, outcomes, jobs.splice(0), fullRefresh),
           onProgress: (progress) => report({ event: 'progress', sync: sync.name, progress }),
           onRetry: (r) => report({ event: 'retry', sync: sync.name, batch_id: r.batchId, attempt: r.attempt, delay_ms: r.delayMs, reason: r.reason }),
         });
@@ -224,6 +228,25 @@ async function runSync(
     await release();
     report({ event: 'sync_finished', sync: sync.name, run_id: runId, status, counts, error, hint, duration_ms: Date.now() - started });
   }
+}
+
+/**
+ * `--full-refresh`, or a resumed one: when the destination replaces its contents on
+ * a full refresh and the sync's last run was such a refresh that stopped after
+ * sending something, the destination may hold only part of the audience (emptied,
+ * or a replace session abandoned) while the snapshot says it holds all of it.
+ */
+async function fullRefreshFor(conn: WarehouseConnection, ws: Workspace, sync: NormalizedSync, opts: RunOptions, report: Reporter): Promise<boolean> {
+  if (opts.fullRefresh) return true;
+  if (!ws.config.destinations[sync.destination]!.definition.replacesOnFullRefresh?.includes(sync.mode)) return false;
+  const [interrupted] = await conn.query(interruptedFullRefreshSql(conn.dialect, ws.config.stateSchema, sync.name));
+  if (!interrupted) return false;
+  report({
+    event: 'warning',
+    sync: sync.name,
+    message: `run ${String(interrupted.run_id)} was a full refresh that stopped after the destination began replacing its contents: this run resumes it as a full refresh`,
+  });
+  return true;
 }
 
 /** Writes one batch's outcomes (and jobs the destination started) and advances the snapshot, in one transaction. */

@@ -112,6 +112,13 @@ export interface DestinationDefinition<Options = Record<string, unknown>> {
   concurrency?: number;
   /** Modes this destination can carry out; default all. */
   modes?: readonly SyncMode[];
+  /**
+   * Modes in which a full refresh replaces what the destination holds (empties it,
+   * or swaps it when a session completes). Such a full refresh that stops after
+   * sending something leaves the destination out of step with the snapshot, so the
+   * sync's next run resumes it as a full refresh.
+   */
+  replacesOnFullRefresh?: readonly SyncMode[];
   connect(ctx: DestinationContext<Options>): DestinationClient | Promise<DestinationClient>;
   /**
    * Fetches the state of jobs recorded by earlier runs that are still pending.

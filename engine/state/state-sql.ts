@@ -141,6 +141,20 @@ export function lastStartedSql(d: Dialect, schema: string): string {
   return `SELECT sync_name, ${d.epochSeconds('max(started_at)')} AS last_started FROM ${d.relation(schema, 'sync_runs')} GROUP BY sync_name`;
 }
 
+/**
+ * The sync's latest run, if it was a full refresh that stopped (failed or
+ * aborted) after the destination acknowledged at least one row.
+ */
+export function interruptedFullRefreshSql(d: Dialect, schema: string, sync: string): string {
+  const runs = d.relation(schema, 'sync_runs');
+  const s = d.quoteLiteral(sync);
+  return `SELECT r.run_id FROM (
+  SELECT run_id, full_refresh, status FROM ${runs} WHERE sync_name = ${s} ORDER BY started_at DESC, run_id DESC LIMIT 1
+) AS r
+WHERE r.full_refresh AND r.status IN ('failed', 'aborted')
+  AND EXISTS (SELECT 1 FROM ${d.relation(schema, 'sync_changelog')} AS c WHERE c.sync_name = ${s} AND c.run_id = r.run_id AND c.status = 'succeeded')`;
+}
+
 /** Planned rows this run never attempted (the sync stopped early): recorded as `aborted`. */
 export function abortRemainingSql(d: Dialect, schema: string, t: SyncTables, runId: string, sync: string, at: string, reason: string): string {
   const cl = d.relation(schema, 'sync_changelog');

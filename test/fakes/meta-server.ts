@@ -86,6 +86,8 @@ export interface MetaKnobs {
   delayMs: number;
   /** The audience read (GET) answers 500. */
   failSizeRead: boolean;
+  /** usersreplace batches with this batch_seq or later are refused (code 100): the session is never finished. */
+  refuseReplaceFromSeq: number | undefined;
 }
 
 export interface ReceivedRequest {
@@ -186,6 +188,7 @@ export class FakeMetaServer {
     unsampledCells: new Set(),
     delayMs: 0,
     failSizeRead: false,
+    refuseReplaceFromSeq: undefined,
   };
   private readonly sessions = new Map<string, OpenSession>();
   private readonly replacing = new Set<string>();
@@ -293,6 +296,10 @@ export class FakeMetaServer {
         return;
       }
       if (replace) {
+        const seq = (params.session as { batch_seq?: unknown } | undefined)?.batch_seq;
+        if (this.knobs.refuseReplaceFromSeq !== undefined && typeof seq === 'number' && seq >= this.knobs.refuseReplaceFromSeq) {
+          throw new GraphFailure(400, { code: 100, message: `Invalid parameter: replace batch ${seq} refused (test knob)` });
+        }
         const upload = this.validateUpload(params);
         const sessionId = this.applyReplace(audienceId, params.session, upload);
         reply(200, uploadAnswer(audienceId, sessionId, upload));

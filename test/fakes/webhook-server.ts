@@ -19,7 +19,7 @@ export interface ReceivedBatch {
 
 /** Fault knobs; change them between runs. */
 export interface WebhookKnobs {
-  /** Statuses to answer the next requests with, in order (e.g. [429, 503]); consumed one per request. */
+  /** Statuses to answer the next requests with, in order (e.g. [429, 503]); consumed one per request; 0 answers normally. */
   failNext: number[];
   /** Retry-After header sent with 429/503 from failNext. */
   retryAfter?: string;
@@ -93,7 +93,7 @@ export class FakeWebhookServer {
     }
     if (this.knobs.delayMs > 0) await new Promise((r) => setTimeout(r, this.knobs.delayMs));
     const fail = this.knobs.failNext.shift();
-    if (fail !== undefined) {
+    if (fail !== undefined && fail !== 0) {
       this.failures.push(fail);
       const headers: Record<string, string> = {};
       if (this.knobs.retryAfter !== undefined && (fail === 429 || fail === 503)) headers['retry-after'] = this.knobs.retryAfter;
