@@ -193,11 +193,20 @@ describe('google_customer_match destination', () => {
     const job2 = 'customers/1234567890/offlineUserDataJobs/1001';
     g.knobs.failJobs.set(job2, 'UNKNOWN');
     g.knobs.pollsToFinish = 1;
+    expect(await p.query(`SELECT record_key, destination_record_id FROM audsync.snapshot__cm WHERE record_key = '8'`)).toEqual([{ record_key: '8', destination_record_id: job2 }]);
     const r3 = await run();
     expect(r3.events.find((e) => e.event === 'jobs_refreshed')).toMatchObject({ sync: 'cm', changed: 1 });
     const [failed] = await p.query(`SELECT status, detail FROM audsync.destination_jobs WHERE job_id = '${job2}'`);
     expect(failed?.status).toBe('failed');
     expect(JSON.parse(String(failed?.detail))).toMatchObject({ operation: 'create', rows: 1, status: 'FAILED', failureReason: 'UNKNOWN' });
+    // The failed job never added person 8: the same run, planning after the refresh, uploads them again in a new job.
+    expect(finished(r3, 'cm')).toMatchObject({ status: 'success', counts: { planned_add: 1, succeeded_add: 1 } });
+    const job3 = 'customers/1234567890/offlineUserDataJobs/1002';
+    expect(await p.query(`SELECT destination_record_id FROM audsync.snapshot__cm WHERE record_key = '8'`)).toEqual([{ destination_record_id: job3 }]);
+    expect([...g.members().keys()]).not.toContain(`hashedEmail:${emailHash('p8@example.com')}`);
+    await p.cli(['status', '--json', '--refresh'], SECRETS);
+    expect([...g.members().keys()]).toContain(`hashedEmail:${emailHash('p8@example.com')}`);
+    expect(g.members().size).toBe(7);
   });
 
   it('a partial failure rejects exactly the refused rows, found by operation index; the rest succeed', async () => {

@@ -79,7 +79,10 @@ export async function uploadBatch(
     );
     res.outcomes.forEach((o, i) => {
       const slot = group[i]!;
-      const result: RowResult = o.accepted ? { status: 'succeeded' } : o.unconfirmed ? { status: 'failed', code: o.code, message: o.message } : { status: 'rejected', code: o.code, message: o.message };
+      // An accepted member carries its job's name as its record id: if Google later fails the job, the engine
+      // forgets the snapshot rows holding that id, and the next run uploads those members again.
+      const accepted: RowResult = res.job ? { status: 'succeeded', id: res.job.id } : { status: 'succeeded' };
+      const result: RowResult = o.accepted ? accepted : o.unconfirmed ? { status: 'failed', code: o.code, message: o.message } : { status: 'rejected', code: o.code, message: o.message };
       if (slot.dropped) droppedResults.set(slot.at, result);
       else results[slot.at] = result;
     });

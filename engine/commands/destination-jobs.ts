@@ -1,13 +1,16 @@
 import type { NormalizedDestination, NormalizedSync } from '../config/normalized-config.js';
 import type { DestinationContext, JsonValue, PendingJob } from '../destination/destination-api.js';
 import { parseJsonLossless } from '../destination/lossless-json.js';
-import { pendingJobsSql, updateJobSql } from '../state/state-sql.js';
+import { forgetJobRowsSql, pendingJobsSql, updateJobSql } from '../state/state-sql.js';
+import { syncTables } from '../plan/plan-tables.js';
 import type { WarehouseConnection } from '../warehouse/connection.js';
 
 /**
  * Asks the destination about jobs earlier runs left pending (uploads that finish
- * hours later) and writes what it says to destination_jobs. Returns how many
- * jobs changed state.
+ * hours later) and writes what it says to destination_jobs. A job that failed
+ * did not change the destination: the snapshot forgets the rows whose record id
+ * is that job's id, so the next plan sends them again. Returns how many jobs
+ * changed state.
  */
 export async function refreshPendingJobs(
   conn: WarehouseConnection,
@@ -30,7 +33,10 @@ export async function refreshPendingJobs(
   let changed = 0;
   for (const u of updates) {
     if (u.status === 'pending') continue;
-    await conn.execute(updateJobSql(conn.dialect, schema, sync.name, u.jobId, u.status, JSON.stringify(u.detail), at));
+    await conn.transaction(async () => {
+      await conn.execute(updateJobSql(conn.dialect, schema, sync.name, u.jobId, u.status, JSON.stringify(u.detail), at));
+      if (u.status === 'failed') await conn.execute(forgetJobRowsSql(conn.dialect, syncTables(conn.dialect, schema, sync.name, sync.model), u.jobId));
+    });
     changed += 1;
   }
   return changed;

@@ -77,7 +77,8 @@ export interface DestinationContext<Options> {
   /**
    * Records an asynchronous job the destination started (e.g. an upload that
    * completes in hours), committed with the batch that started it. Its final
-   * state is fetched later through `refreshJobs`.
+   * state is fetched later through `refreshJobs`. Rows that succeeded with the
+   * job's id as their `id` are sent again if the job is later reported failed.
    */
   recordJob(jobId: string, detail: JsonValue): void;
   /** Adds to a run metric (e.g. what the platform reports: received, invalid); summed over the run and written to sync_run_metrics. */

@@ -194,6 +194,11 @@ export function insertJobsSql(d: Dialect, schema: string, jobs: readonly JobReco
   return `INSERT INTO ${d.relation(schema, 'destination_jobs')} (job_id, run_id, sync_name, destination, status, detail, created_at, updated_at) VALUES\n${values.join(',\n')}`;
 }
 
+/** The snapshot rows a failed job carried (their record id is the job's id): dropped, so the next plan sends them again. */
+export function forgetJobRowsSql(d: Dialect, t: SyncTables, jobId: string): string {
+  return `DELETE FROM ${t.snapshot} WHERE destination_record_id = ${d.quoteLiteral(jobId)}`;
+}
+
 export function pendingJobsSql(d: Dialect, schema: string, sync: string): string {
   return `SELECT job_id, run_id, detail FROM ${d.relation(schema, 'destination_jobs')} WHERE sync_name = ${d.quoteLiteral(sync)} AND status = 'pending' ORDER BY created_at`;
 }
