@@ -130,15 +130,33 @@ export function duckdbFileBytes(file) {
  * Writes a one-sync audsync project: audsync.config.ts (importing defineConfig
  * from 'audsync', as a user's project does) and models/<model>.sql.
  */
-export function writeProject(dir, { model = 'audience', modelSql, sync = 'audience_to_file', key = 'customer_id', fields, destination, guardrails = { maxRemovePercent: 100 } }) {
+/**
+ * A project-defined destination that acknowledges every row and sends nothing:
+ * what is left is the runner itself (plan stream, batching, per-batch commits).
+ * Its `type` object goes in a destination as `{ type: NOOP_DESTINATION, ... }`
+ * through writeProject's `destinationTs`.
+ */
+export const NOOP_DESTINATION_TS = `defineDestination({
+  type: 'noop',
+  description: 'acknowledges every row, sends nothing (benchmark)',
+  options: {},
+  batchSize: { default: 10000, max: 1000000 },
+  connect() {
+    return { async sendBatch(batch) { return batch.operations.map(() => ({ status: 'succeeded' as const })); } };
+  },
+})`;
+
+export function writeProject(dir, { model = 'audience', modelSql, sync = 'audience_to_file', key = 'customer_id', fields, destination, destinationTs, guardrails = { maxRemovePercent: 100 } }) {
   fs.mkdirSync(path.join(dir, 'models'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'models', `${model}.sql`), `${modelSql.trim()}\n`);
-  const config = `import { defineConfig } from 'audsync';
+  // destinationTs: the destination as TypeScript source (e.g. a project-defined type), instead of JSON.
+  const config = `import { defineConfig, defineDestination } from 'audsync';
+void defineDestination;
 
 export default defineConfig({
   warehouse: { type: 'duckdb', path: 'warehouse.duckdb' },
   destinations: {
-    out: ${JSON.stringify(destination)},
+    out: ${destinationTs ?? JSON.stringify(destination)},
   },
   syncs: {
     ${sync}: {

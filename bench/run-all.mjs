@@ -72,7 +72,7 @@ const detail = (r) => {
       return `${(f.members ?? 0).toLocaleString('en-US')} members; peak RSS ${Math.round((f.rss_peak_bytes ?? 0) / 1024 / 1024)} MiB`;
     }
     case 'stream-throughput':
-      return `DuckDB COPY ${Math.round(f.duckdb_copy?.rows_per_s ?? 0).toLocaleString('en-US')} rows/s (${(f.copy_over_audsync ?? NaN).toFixed(1)}x audsync)`;
+      return `no-op destination; DuckDB COPY ${Math.round(f.duckdb_copy?.rows_per_s ?? 0).toLocaleString('en-US')} rows/s (${(f.copy_over_audsync ?? NaN).toFixed(1)}x audsync)`;
     default:
       return '';
   }
