@@ -252,6 +252,24 @@ describe.each(warehouses)('sync scenarios on $name', (wh) => {
   });
 
   // DuckDB allows one writer process per file, so only a server warehouse can run two syncs at once.
+  it.runIf(wh.name === 'duckdb')('working tables stay out of the database file; copies an earlier version left in the state schema are dropped', async () => {
+    p = await createFixture(wh, hook, 20);
+    expect((await run()).code).toBe(0);
+    // What versions before 84c94e0 kept in the file (a full copy of the membership, the plan, the model delta).
+    await p.exec(
+      'CREATE TABLE audsync.members__active_to_hook AS SELECT 1 AS x',
+      'CREATE TABLE audsync.plan__active_to_hook AS SELECT 1 AS x',
+      'CREATE TABLE audsync.model_delta__active_to_hook AS SELECT 1 AS x',
+    );
+    await p.exec("UPDATE src.customers SET tier = 'platinum' WHERE id = 3");
+    hook.reset();
+    const r = await run();
+    expect(finished(r, 'active_to_hook')).toMatchObject({ status: 'success', counts: { planned_change: 1 } });
+    const tables = await p.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'audsync' ORDER BY table_name`);
+    expect(tables.map((t) => t.table_name)).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(members|plan|model_delta)__/)]));
+    expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(['snapshot__active_to_hook', 'sync_changelog', 'sync_runs']));
+  });
+
   it.runIf(wh.name !== 'duckdb')('syncs of one model running at once record each membership change once', async () => {
     const sync = (n: number) => `
     file_${n}: { model: 'active_customers', destination: 'out_${n}', key: 'id', fields: { email: 'email' } },`;
