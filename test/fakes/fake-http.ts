@@ -15,15 +15,26 @@ export async function closeServer(server: http.Server | undefined): Promise<void
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
 }
 
-/** The request's body parsed as JSON (undefined when it is not JSON), and its path without the query. */
-export async function readJsonRequest(req: http.IncomingMessage): Promise<{ body: unknown; path: string }> {
+/** The request's body as received, for a fake that limits its size in bytes (decoding could change the count). */
+export async function readRequestBytes(req: http.IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** The request's body as text, for fakes that need the exact text (signatures, form or CSV bodies, their own answer to malformed JSON), and its path without the query. */
+export async function readRequestText(req: http.IncomingMessage): Promise<{ text: string; path: string }> {
+  return { text: (await readRequestBytes(req)).toString('utf8'), path: (req.url ?? '').split('?')[0]! };
+}
+
+/** The request's body parsed as JSON (undefined when it is not JSON), and its path without the query. */
+export async function readJsonRequest(req: http.IncomingMessage): Promise<{ body: unknown; path: string }> {
+  const { text, path } = await readRequestText(req);
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     body = undefined;
   }
-  return { body, path: (req.url ?? '').split('?')[0]! };
+  return { body, path };
 }

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { closeServer, listenOnLoopback, readRequestText } from './fake-http.js';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
@@ -157,14 +158,12 @@ export class FakeGoogleAdsServer {
   }
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.server = await listenOnLoopback((req, res) => this.handle(req, res));
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await closeServer(this.server);
   }
 
   /** Users of a list (default: the first configured). */
@@ -185,10 +184,8 @@ export class FakeGoogleAdsServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
-    const path = (req.url ?? '/').split('?')[0]!;
+    // Raw text: /token takes a form, and malformed JSON is refused as a violation.
+    const { text: raw, path } = await readRequestText(req);
     const entry: LoggedRequest = { method: req.method ?? '', path, headers: req.headers, body: undefined, status: 0 };
     this.requests.push(entry);
     const send = (status: number, body: unknown): void => {

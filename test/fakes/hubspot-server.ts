@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { closeServer, listenOnLoopback, readRequestText } from './fake-http.js';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -68,14 +69,12 @@ export class FakeHubSpotServer {
   }
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.server = await listenOnLoopback((req, res) => this.handle(req, res));
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await closeServer(this.server);
   }
 
   addList(listId: string, processingType: FakeList['processingType'] = 'MANUAL'): void {
@@ -107,10 +106,8 @@ export class FakeHubSpotServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.received += 1;
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
-    const path = (req.url ?? '').split('?')[0]!;
+    // Raw text: a body that is not JSON is recorded as sent.
+    const { text: raw, path } = await readRequestText(req);
     let body: unknown;
     try {
       body = raw === '' ? undefined : JSON.parse(raw);

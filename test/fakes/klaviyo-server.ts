@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { closeServer, listenOnLoopback, readRequestBytes } from './fake-http.js';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
@@ -125,15 +126,13 @@ export class FakeKlaviyoServer {
   }
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.server = await listenOnLoopback((req, res) => this.handle(req, res));
     return this;
   }
 
   async stop(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await closeServer(this.server);
   }
 
   /** Profiles currently in `listId`. */
@@ -147,9 +146,8 @@ export class FakeKlaviyoServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks);
+    // Raw bytes: the import size limit counts bytes, and malformed JSON gets Klaviyo's own answer.
+    const raw = await readRequestBytes(req);
     const u = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
     const record: ReceivedRequest = { method, path: u.pathname, query: u.searchParams, headers: req.headers, body: undefined, status: 0 };

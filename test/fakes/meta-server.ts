@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { closeServer, listenOnLoopback, readRequestText } from './fake-http.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
@@ -225,21 +226,18 @@ export class FakeMetaServer {
   }
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.server = await listenOnLoopback((req, res) => this.handle(req, res));
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await closeServer(this.server);
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.received += 1;
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    // Raw text: an empty body and malformed JSON get Graph's own answers.
+    const { text: raw } = await readRequestText(req);
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';
     const query = Object.fromEntries(url.searchParams);

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { closeServer, listenOnLoopback, readRequestText } from './fake-http.js';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -123,14 +124,12 @@ export class FakeSalesforceServer {
   }
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.server = await listenOnLoopback((req, res) => this.handle(req, res));
     return this;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await closeServer(this.server);
   }
 
   /** Issues an access token directly (as if obtained earlier), valid now. */
@@ -182,10 +181,9 @@ export class FakeSalesforceServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.received += 1;
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
-    const [path = '', query = ''] = (req.url ?? '').split('?', 2);
+    // Raw text: bodies are forms, CSV or JSON, and the request log keeps them as sent.
+    const { text: body, path } = await readRequestText(req);
+    const query = (req.url ?? '').split('?', 2)[1] ?? '';
     const method = req.method ?? '';
     const send = (status: number, payload: string, contentType = 'application/json', headers: Record<string, string> = {}): void => {
       this.requests.push({ method, path, query, body, status });

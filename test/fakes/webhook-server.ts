@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { closeServer, listenOnLoopback, readRequestText } from './fake-http.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 
@@ -64,15 +65,13 @@ export class FakeWebhookServer {
   }
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.server = await listenOnLoopback((req, res) => this.handle(req, res));
     return this;
   }
 
   async stop(): Promise<void> {
     for (const r of this.hanging) r.destroy();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await closeServer(this.server);
   }
 
   reset(): void {
@@ -82,9 +81,8 @@ export class FakeWebhookServer {
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    // Raw text: the signature is over the exact bytes sent.
+    const { text: raw } = await readRequestText(req);
     this.attemptIds.push(String(req.headers['webhook-id'] ?? ''));
     if (this.knobs.hangNext > 0) {
       this.knobs.hangNext -= 1;
