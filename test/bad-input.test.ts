@@ -118,6 +118,11 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     expectUserError(await run(), 2, /warehouse\.type: unknown warehouse type "bigquery" \(expected duckdb \| postgres \| snowflake\)/);
   });
 
+  it.runIf(wh.name === 'duckdb')('a DuckDB file named like the in-memory working database is refused with a rename hint', async () => {
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace('warehouse: __WAREHOUSE__', "warehouse: { type: 'duckdb', path: 'audsync_work.duckdb' }") });
+    expectUserError(await run(), 2, /warehouse\.path: the DuckDB file audsync_work\.duckdb is named like audsync's in-memory working database "audsync_work"/);
+  });
+
   it('an unknown option and a batch size above the maximum are refused by path', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace('batchSize: 25', 'batchSize: 50000, colour: 1') });
     const r = await run();

@@ -2,7 +2,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { DuckDBInstance as DuckDBInstanceType, DuckDBConnection as NativeConnection } from '@duckdb/node-api';
-import { LockError, WarehouseError } from '../errors.js';
+import { ConfigError, LockError, WarehouseError } from '../errors.js';
 import { DUCKDB_WORK_DATABASE, DuckDBDialect } from '../dialects/duckdb/duckdb-dialect.js';
 import type { Row, WarehouseConnection } from './connection.js';
 
@@ -44,7 +44,17 @@ export class DuckDBConnection implements WarehouseConnection {
     const conn = await instance.connect();
     // Timestamps reach destinations as text: render them in UTC whatever the machine's zone.
     await conn.run("SET GLOBAL TimeZone = 'UTC'");
-    await conn.run(`ATTACH ':memory:' AS ${DUCKDB_WORK_DATABASE}`);
+    try {
+      await conn.run(`ATTACH ':memory:' AS ${DUCKDB_WORK_DATABASE}`);
+    } catch (e) {
+      conn.closeSync();
+      instance.closeSync();
+      // DuckDB names the file's own database after the file: audsync_work.duckdb takes the name first.
+      throw new ConfigError(`warehouse.path: the DuckDB file ${path.basename(target)} is named like audsync's in-memory working database "${DUCKDB_WORK_DATABASE}"`, {
+        hint: 'Rename the file (any other name works) and point warehouse.path at it.',
+        cause: e,
+      });
+    }
     return new DuckDBConnection(instance, conn);
   }
 
