@@ -118,6 +118,18 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     expectUserError(await run(), 2, /warehouse\.type: unknown warehouse type "bigquery" \(expected duckdb \| postgres \| snowflake\)/);
   });
 
+  it.runIf(wh.name === 'duckdb')('DuckDB settings: malformed ones are refused by path at load, one DuckDB does not know when it opens', async () => {
+    const withSettings = (settings: string) => fixtureConfig(hook.url).replace('warehouse: __WAREHOUSE__', `warehouse: { type: 'duckdb', path: 'warehouse.duckdb', settings: ${settings} }`);
+    p.write({ 'audsync.config.ts': withSettings("{ 'threads; DROP TABLE src.customers': 1, memory_limit: ['4GB'], TimeZone: 'Europe/Paris' }") });
+    const bad = await run();
+    expectUserError(bad, 2, /warehouse\.settings\.threads; DROP TABLE src\.customers: is not a DuckDB setting name/);
+    expect(bad.stderr).toMatch(/warehouse\.settings\.memory_limit: must be a string, number or boolean/);
+    expect(bad.stderr).toMatch(/warehouse\.settings\.TimeZone: audsync sends timestamps in UTC/);
+    p.write({ 'audsync.config.ts': withSettings("{ memory_limt: '4GB' }") });
+    expectUserError(await run(), 2, /warehouse\.settings\.memory_limt: DuckDB refused it: .*memory_limt/);
+    expect(await p.count('SELECT count(*) FROM src.customers')).toBe(10);
+  });
+
   it.runIf(wh.name === 'duckdb')('a DuckDB file named like the in-memory working database is refused with a rename hint', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace('warehouse: __WAREHOUSE__', "warehouse: { type: 'duckdb', path: 'audsync_work.duckdb' }") });
     expectUserError(await run(), 2, /warehouse\.path: the DuckDB file audsync_work\.duckdb is named like audsync's in-memory working database "audsync_work"/);

@@ -37,6 +37,22 @@ describe('the CLI', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it('applies DuckDB settings from the config when it opens the warehouse', async () => {
+    // The model reads the settings back, so what the webhook receives shows they were in force.
+    p.write({
+      'audsync.config.ts': fixtureConfig(hook.url, { fields: `{ email: 'email', threads: 'threads', memory_limit: 'memory_limit' }` }).replace(
+        'warehouse: __WAREHOUSE__',
+        "warehouse: { type: 'duckdb', path: 'warehouse.duckdb', settings: { threads: 1, memory_limit: '300MB', preserve_insertion_order: false } }",
+      ),
+      'models/active_customers.sql': "select id, email, tier, current_setting('threads') as threads, current_setting('memory_limit') as memory_limit from {{source 'src' 'customers'}} where active\n",
+    });
+    const r = await p.cli(['run', '--json'], HOOK_ENV);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const sent = hook.operations[0]!.fields;
+    expect(sent.threads).toBe(1);
+    expect(String(sent.memory_limit)).toMatch(/^(286\.1 MiB|300\.0 MB)$/);
+  });
+
   it('compile writes formatted SQL for models and syncs to target/compiled/', async () => {
     const r = await p.cli(['compile', '--json']);
     expect(r.code, r.stderr).toBe(0);

@@ -12,6 +12,11 @@ export interface DuckDBWarehouseConfig {
   type: 'duckdb';
   /** File of the embedded database, relative to the config file; ':memory:' for none. Default 'warehouse.duckdb'. */
   path?: string;
+  /**
+   * DuckDB settings applied when the database opens (`SET GLOBAL name = value`),
+   * e.g. { memory_limit: '4GB', threads: 4, temp_directory: '/fast/disk/tmp' }.
+   */
+  settings?: Record<string, string | number | boolean>;
 }
 
 export interface PostgresWarehouseConfig {

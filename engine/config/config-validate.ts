@@ -106,8 +106,21 @@ function validateWarehouse(w: unknown, p: Problems): WarehouseConfig | undefined
     return undefined;
   }
   if (w.type === 'duckdb') {
+    for (const k of Object.keys(w)) if (!['type', 'path', 'settings'].includes(k)) p.add(`warehouse.${k}`, 'unknown option for duckdb (path, settings)');
     if (w.path !== undefined && typeof w.path !== 'string') p.add('warehouse.path', 'must be a file path string');
-    return { type: 'duckdb', path: (w.path as string | undefined) ?? DEFAULTS.duckdbPath };
+    const settings: Record<string, string | number | boolean> = {};
+    if (w.settings !== undefined) {
+      if (!isRecord(w.settings)) p.add('warehouse.settings', "must be an object of DuckDB settings, e.g. { memory_limit: '4GB', threads: 4 }");
+      else
+        for (const [k, v] of Object.entries(w.settings)) {
+          // The name is written into SQL unquoted (SET GLOBAL name = ...), so only setting-name characters.
+          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) p.add(`warehouse.settings.${k}`, 'is not a DuckDB setting name (letters, digits, underscores)');
+          else if (k.toLowerCase() === 'timezone') p.add(`warehouse.settings.${k}`, 'audsync sends timestamps in UTC; convert them in the model instead');
+          else if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) settings[k] = v;
+          else p.add(`warehouse.settings.${k}`, 'must be a string, number or boolean');
+        }
+    }
+    return { type: 'duckdb', path: (w.path as string | undefined) ?? DEFAULTS.duckdbPath, ...(Object.keys(settings).length > 0 ? { settings } : {}) };
   }
   if (w.type === 'postgres') {
     if (w.connectionString === undefined && w.host === undefined) {

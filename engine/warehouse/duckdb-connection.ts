@@ -25,7 +25,7 @@ export class DuckDBConnection implements WarehouseConnection {
     private readonly conn: NativeConnection,
   ) {}
 
-  static async open(file: string): Promise<DuckDBConnection> {
+  static async open(file: string, settings: Readonly<Record<string, string | number | boolean>> = {}): Promise<DuckDBConnection> {
     const target = file === ':memory:' ? ':memory:' : path.resolve(file);
     if (target !== ':memory:') fs.mkdirSync(path.dirname(target), { recursive: true });
     let instance: DuckDBInstance;
@@ -44,6 +44,20 @@ export class DuckDBConnection implements WarehouseConnection {
     const conn = await instance.connect();
     // Timestamps reach destinations as text: render them in UTC whatever the machine's zone.
     await conn.run("SET GLOBAL TimeZone = 'UTC'");
+    // The user's settings (memory_limit, threads, temp_directory, ...) before any work table exists.
+    for (const [name, value] of Object.entries(settings)) {
+      const literal = typeof value === 'string' ? `'${value.replace(/'/g, "''")}'` : String(value);
+      try {
+        await conn.run(`SET GLOBAL ${name} = ${literal}`);
+      } catch (e) {
+        conn.closeSync();
+        instance.closeSync();
+        throw new ConfigError(`warehouse.settings.${name}: DuckDB refused it: ${firstLine((e as Error).message)}`, {
+          hint: 'See DuckDB\'s configuration reference (SELECT * FROM duckdb_settings() lists every setting).',
+          cause: e,
+        });
+      }
+    }
     try {
       await conn.run(`ATTACH ':memory:' AS ${DUCKDB_WORK_DATABASE}`);
     } catch (e) {
@@ -150,4 +164,8 @@ export class DuckDBConnection implements WarehouseConnection {
 function wrap(e: unknown, sql: string): WarehouseError {
   const message = (e as Error).message ?? String(e);
   return new WarehouseError(message, { cause: e, sql });
+}
+
+function firstLine(s: string): string {
+  return s.split('\n').find((l) => l.trim() !== '') ?? s;
 }

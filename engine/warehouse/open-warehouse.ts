@@ -19,7 +19,7 @@ async function openUntimed(config: NormalizedConfig): Promise<WarehouseConnectio
       // Imported here so commands that never open DuckDB do not pay for loading its native library.
       const { DuckDBConnection } = await import('./duckdb-connection.js');
       const file = w.path ?? 'warehouse.duckdb';
-      return DuckDBConnection.open(file === ':memory:' ? file : path.resolve(config.projectDir, file));
+      return DuckDBConnection.open(file === ':memory:' ? file : path.resolve(config.projectDir, file), w.settings);
     }
     case 'postgres': {
       // Imported here so DuckDB projects never load pg.
