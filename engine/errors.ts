@@ -41,6 +41,9 @@ export class WarehouseError extends AudsyncError {
   }
 }
 
+/** The warehouse ran out of memory or temporary disk: the statement was fine, the machine's limits were not. */
+export class WarehouseResourceError extends WarehouseError {}
+
 /** Data in the audience breaks a rule (duplicate keys): the model's author must act. */
 export class DataError extends AudsyncError {
   override readonly culprit = 'user';

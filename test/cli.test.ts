@@ -53,6 +53,22 @@ describe('the CLI', () => {
     expect(String(sent.memory_limit)).toMatch(/^(286\.1 MiB|300\.0 MB)$/);
   });
 
+  it('DuckDB running out of memory fails the sync with a hint naming the settings, not the model; nothing is sent', async () => {
+    // No temp directory: nothing can spill, so 20 MB is too little for ~200 MB of membership.
+    p.write({
+      'audsync.config.ts': fixtureConfig(hook.url).replace('warehouse: __WAREHOUSE__', "warehouse: { type: 'duckdb', path: 'warehouse.duckdb', settings: { memory_limit: '20MB', temp_directory: '' } }"),
+      'models/active_customers.sql': "select i as id, repeat('x', 1000) || i as email, 'gold' as tier from range(200000) as t(i)\n",
+    });
+    const r = await p.cli(['run', '--json'], HOOK_ENV);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const done = finished(r, 'active_to_hook');
+    expect(done.status).toBe('failed');
+    expect(String(done.error)).toMatch(/^Out of Memory Error: /);
+    expect(String(done.hint)).toMatch(/warehouse\.settings: a higher memory_limit, a temp_directory/);
+    expect(String(done.error)).not.toMatch(/the model failed/);
+    expect(hook.batches).toHaveLength(0);
+  });
+
   it('compile writes formatted SQL for models and syncs to target/compiled/', async () => {
     const r = await p.cli(['compile', '--json']);
     expect(r.code, r.stderr).toBe(0);

@@ -282,6 +282,20 @@ describe.each(warehouses)('sync scenarios on $name', (wh) => {
     expect(await p.count('SELECT count(*) FROM audsync.model_keys__active_customers')).toBe(30_000);
   });
 
+  it.runIf(wh.name === 'postgres')('the server running out of resources (temp_file_limit) fails the sync with its SQLSTATE and a resource hint, not a model error', async () => {
+    p = await createFixture(wh, hook, 10);
+    await p.exec(`DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET temp_file_limit = %L', current_database(), '1MB'); END $$`);
+    // A sort far larger than work_mem must spill to temporary files, past the 1 MB limit.
+    p.write({ 'models/active_customers.sql': "select i as id, md5(i::text) || repeat('x', 200) as email, 'gold' as tier from generate_series(1, 300000) as t(i) order by md5(i::text)\n" });
+    const r = await run();
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const done = finished(r, 'active_to_hook');
+    expect(String(done.error)).toMatch(/temp_file_limit.*\(SQLSTATE 53400\)/);
+    expect(String(done.hint)).toMatch(/ran out of resources/);
+    expect(String(done.error)).not.toMatch(/the model failed/);
+    expect(hook.batches).toHaveLength(0);
+  });
+
   it.runIf(wh.name === 'postgres')('a sync whose lock another run holds is skipped naming the holder; the others run', async () => {
     p = await createFixture(wh, hook, 10, { extraSync: `
     second: { model: 'active_customers', destination: 'hook', key: 'id', fields: { email: 'email' } },` });

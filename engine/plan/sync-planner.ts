@@ -1,4 +1,4 @@
-import { CompileError, ConfigError, DataError, WarehouseError } from '../errors.js';
+import { CompileError, ConfigError, DataError, WarehouseError, WarehouseResourceError } from '../errors.js';
 import type { NormalizedConfig, NormalizedSync } from '../config/normalized-config.js';
 import type { TemplateCompiler } from '../compile/template-compiler.js';
 import { compileMembershipSelect } from '../compile/sync-compiler.js';
@@ -92,7 +92,8 @@ export async function planSync(conn: WarehouseConnection, prepared: PreparedSync
   try {
     for (const sql of materializeMembersSql(d, t, prepared.membershipSelect)) await conn.execute(sql);
   } catch (e) {
-    if (e instanceof WarehouseError) {
+    // Out of memory or temp space is not the model's fault: that error keeps its own hint.
+    if (e instanceof WarehouseError && !(e instanceof WarehouseResourceError)) {
       throw new CompileError(`${prepared.modelFile}: the model failed in the warehouse: ${firstLine(e.message)}`, {
         hint: `Check the model's SQL and data (see target/compiled/models/${sync.model}.sql after \`audsync compile\`).`,
         cause: e,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { DuckDBInstance as DuckDBInstanceType, DuckDBConnection as NativeConnection } from '@duckdb/node-api';
-import { ConfigError, LockError, WarehouseError } from '../errors.js';
+import { ConfigError, LockError, WarehouseError, WarehouseResourceError } from '../errors.js';
 import { DUCKDB_WORK_DATABASE, DuckDBDialect } from '../dialects/duckdb/duckdb-dialect.js';
 import type { Row, WarehouseConnection } from './connection.js';
 
@@ -163,6 +163,14 @@ export class DuckDBConnection implements WarehouseConnection {
 
 function wrap(e: unknown, sql: string): WarehouseError {
   const message = (e as Error).message ?? String(e);
+  if (/^Out of Memory Error|No space left on device|Failed to (write|create) .*temp/i.test(message)) {
+    // DuckDB's own advice follows its first line; ours names the config keys that carry it out.
+    return new WarehouseResourceError(message.split('\n')[0]!, {
+      cause: e,
+      sql,
+      hint: "DuckDB ran out of memory or temporary disk space. Set warehouse.settings: a higher memory_limit, a temp_directory on a disk with room (working tables spill there), or fewer threads (e.g. settings: { memory_limit: '8GB', temp_directory: '/big/disk/tmp', threads: 2 }).",
+    });
+  }
   return new WarehouseError(message, { cause: e, sql });
 }
 

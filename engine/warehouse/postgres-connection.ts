@@ -7,7 +7,7 @@ import Cursor from 'pg-cursor';
 import copyStreams from 'pg-copy-streams';
 import type { PostgresWarehouseConfig } from '../config/config-types.js';
 import { isEnvRef, resolveSecret, type Secret } from '../config/env-ref.js';
-import { ConfigError, LockError, WarehouseError } from '../errors.js';
+import { ConfigError, LockError, WarehouseError, WarehouseResourceError } from '../errors.js';
 import { PostgresDialect } from '../dialects/postgres/postgres-dialect.js';
 import type { Row, WarehouseConnection } from './connection.js';
 
@@ -375,6 +375,14 @@ function queryError(e: unknown, sql: string, secrets: readonly string[]): Wareho
   if (e instanceof WarehouseError) return e;
   if (e instanceof pg.DatabaseError) {
     const detail = e.detail ? `\nDETAIL: ${e.detail}` : '';
+    // Class 53 (insufficient resources: disk full, out of memory, too many connections): the server's limits, not the model.
+    if (e.code?.startsWith('53')) {
+      return new WarehouseResourceError(scrub(`${e.message} (SQLSTATE ${e.code})${detail}`, secrets), {
+        hint: 'The PostgreSQL server ran out of resources (disk, memory, temp_file_limit or connections): free space or raise its limits, then run again. Rows already sent are recorded; the next run sends the rest.',
+        cause: e,
+        sql,
+      });
+    }
     return new WarehouseError(scrub(`${e.message} (SQLSTATE ${e.code ?? 'unknown'})${detail}`, secrets), {
       hint: e.hint ? scrub(e.hint, secrets) : undefined,
       cause: e,
