@@ -113,3 +113,64 @@ describe('a project-defined destination', () => {
     expect(got.at(-1).isLast).toBe(true);
   });
 });
+
+/**
+ * rateLimit counts requests: a destination that declares throttlesRequests takes
+ * a turn (ctx.throttle) per request, however many a batch makes; one that does
+ * not gets one turn per batch from the engine.
+ */
+const throttleConfig = (declares: boolean) => `import fs from 'node:fs';
+import { defineConfig, defineDestination } from 'audsync';
+
+const threeCalls = defineDestination({
+  type: 'three_calls',
+  description: 'test destination: three requests per batch',
+  options: {},
+  batchSize: { default: 5, max: 5 },
+  concurrency: 3,
+  ${declares ? 'throttlesRequests: true,' : ''}
+  connect(ctx) {
+    return {
+      async sendBatch(batch) {
+        for (let i = 0; i < 3; i++) {
+          ${declares ? 'await ctx.throttle();' : ''}
+          fs.appendFileSync('requests.log', Date.now() + '\\n');
+        }
+        return batch.operations.map(() => ({ status: 'succeeded' as const }));
+      },
+    };
+  },
+});
+
+export default defineConfig({
+  warehouse: __WAREHOUSE__,
+  destinations: { calls: { type: threeCalls, rateLimit: 20 } },
+  syncs: { s: { model: 'm', destination: 'calls', key: 'id', fields: { n: 'id' } } },
+});
+`;
+
+describe('rateLimit, in requests per second', () => {
+  let p: CliProject;
+  afterEach(async () => p.cleanUp());
+  const spans = async (declares: boolean): Promise<{ requests: number; spanMs: number }> => {
+    p = await CliProject.create(duckdbWarehouse, { 'audsync.config.ts': throttleConfig(declares), 'models/m.sql': 'select i as id from generate_series(1, 20) as t(i)\n' });
+    const r = await p.cli(['run', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const times = fs.readFileSync(path.join(p.dir, 'requests.log'), 'utf8').trim().split('\n').map(Number).sort((a, b) => a - b);
+    return { requests: times.length, spanMs: times.at(-1)! - times[0]! };
+  };
+
+  it('a destination that throttles its requests gets rateLimit turns per second across batches in flight', async () => {
+    // 4 batches x 3 requests at 20/s: the 12 requests are at least 11 turns of 50 ms apart in all.
+    const { requests, spanMs } = await spans(true);
+    expect(requests).toBe(12);
+    expect(spanMs).toBeGreaterThanOrEqual(11 * 50 - 5);
+  });
+
+  it('a destination that does not is limited per batch by the engine', async () => {
+    // 4 batches at 20/s: 3 turns of 50 ms between the first batch and the last (no upper bound: machines are noisy).
+    const { requests, spanMs } = await spans(false);
+    expect(requests).toBe(12);
+    expect(spanMs).toBeGreaterThanOrEqual(3 * 50 - 5);
+  });
+});

@@ -52,6 +52,8 @@ export class GoogleAdsHttp {
     private readonly tokens: OAuthTokenSource,
     private readonly timeoutMs: number,
     private readonly who: string,
+    /** A turn under the destination's rate limit, before every request sent (creates, addOperations, runs, status searches). */
+    private readonly throttle?: () => Promise<void>,
   ) {}
 
   /** `path` follows the version, e.g. `customers/123/offlineUserDataJobs:create`. */
@@ -60,6 +62,7 @@ export class GoogleAdsHttp {
     const payload = JSON.stringify(body);
     for (let attempt = 1; ; attempt++) {
       const token = await this.tokens.accessToken();
+      await this.throttle?.();
       const res = await fetchText(url, { method: 'POST', headers: this.headers(token), body: payload }, this.timeoutMs, this.who);
       if (res.status >= 200 && res.status < 300) return parseObject(res.text, this.who);
       const failure = parseFailure(res.status, res.text);

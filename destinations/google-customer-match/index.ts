@@ -38,6 +38,8 @@ export const googleCustomerMatch = defineDestination<GoogleCustomerMatchOptions>
   concurrency: GOOGLE_CONCURRENCY,
   // `update` would need "change only people already in the list", which Customer Match cannot tell: an upload always adds.
   modes: ['mirror', 'upsert', 'add', 'remove'],
+  // A rateLimit the user sets counts every Google Ads request (a batch makes at least three: create, addOperations, run).
+  throttlesRequests: true,
   // A mirror's full refresh empties the list in its first job (removeAll).
   replacesOnFullRefresh: ['mirror'],
   connect(ctx: DestinationContext<GoogleCustomerMatchOptions>) {
@@ -65,6 +67,6 @@ function transportFor(ctx: DestinationContext<GoogleCustomerMatchOptions>, needT
   const s = readSettings(ctx, { needTarget });
   const who = `destination ${ctx.name}`;
   const tokens = new OAuthTokenSource({ tokenUrl: s.tokenUrl, clientId: s.clientId, clientSecret: s.clientSecret, refreshToken: s.refreshToken }, ctx.timeoutMs, who);
-  const http = new GoogleAdsHttp({ baseUrl: s.baseUrl, apiVersion: s.apiVersion, loginCustomerId: s.loginCustomerId, developerToken: s.developerToken }, tokens, ctx.timeoutMs, who);
+  const http = new GoogleAdsHttp({ baseUrl: s.baseUrl, apiVersion: s.apiVersion, loginCustomerId: s.loginCustomerId, developerToken: s.developerToken }, tokens, ctx.timeoutMs, who, ctx.throttle);
   return new OfflineUserDataJobTransport(http, { customerId: s.customerId, userListId: s.userListId, consent: s.consent }, who);
 }

@@ -57,6 +57,8 @@ export class HubSpotApi {
     private readonly timeoutMs: number,
     /** Names the destination in every message. */
     readonly who: string,
+    /** A turn under the destination's rate limit, before every call (HubSpot counts them all). */
+    private readonly throttle?: () => Promise<void>,
   ) {}
 
   /** POST /crm/v3/objects/contacts/batch/upsert (at most 100 inputs). */
@@ -117,6 +119,7 @@ export class HubSpotApi {
         headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json', 'user-agent': 'audsync' },
         body: JSON.stringify(body),
         timeoutMs: this.timeoutMs,
+        throttle: this.throttle,
       },
       this.who,
     );

@@ -9,11 +9,11 @@ import { HUBSPOT_DEFAULT_MEMBERSHIP_IDS, syncListBatch } from './list-sync.js';
 /** Rows per batch: one batch is one upsert call, whose documented maximum is 100 inputs (../shared/destinations/hubspot.md). */
 export const HUBSPOT_MAX_BATCH = HUBSPOT_MAX_UPSERT_INPUTS;
 /**
- * Batches per second. HubSpot's burst limit is 100 to 200 requests per 10 s by
- * tier (../shared/destinations/hubspot.md); the lowest, 10 requests/s, over the
- * two requests of a batch (upsert, then list membership) gives 5.
+ * Requests per second. HubSpot's burst limit is 100 to 200 requests per 10 s by
+ * tier (../shared/destinations/hubspot.md): the lowest tier's 10/s. Every call
+ * counts (upsert, read, update, list membership), through ctx.throttle.
  */
-export const HUBSPOT_DEFAULT_RATE = 5;
+export const HUBSPOT_DEFAULT_RATE = 10;
 /** The property HubSpot deduplicates contacts on. */
 const DEFAULT_ID_PROPERTY = 'email';
 
@@ -37,6 +37,7 @@ export const hubspot = defineDestination<HubSpotOptions>({
   identifiers: { email: { kind: 'email', hash: false } },
   batchSize: { default: HUBSPOT_MAX_BATCH, max: HUBSPOT_MAX_BATCH },
   rateLimit: HUBSPOT_DEFAULT_RATE,
+  throttlesRequests: true,
   concurrency: 2,
   connect(ctx: DestinationContext<HubSpotOptions>) {
     const who = `destination ${ctx.name} (HubSpot)`;
@@ -57,7 +58,7 @@ export const hubspot = defineDestination<HubSpotOptions>({
     if (!Number.isInteger(membershipIds) || membershipIds < 1) {
       throw new ConfigError(`destinations.${ctx.name}.membershipBatchSize: must be a whole number of at least 1`);
     }
-    const api = new HubSpotApi(ctx.baseUrl ?? HUBSPOT_API_HOST, String(ctx.options.accessToken), ctx.timeoutMs, who);
+    const api = new HubSpotApi(ctx.baseUrl ?? HUBSPOT_API_HOST, String(ctx.options.accessToken), ctx.timeoutMs, who, ctx.throttle);
     return {
       async sendBatch(batch: Batch): Promise<RowResult[]> {
         if (ctx.sync.mode === 'update') return updateContacts(api, batch.operations, idProperty);

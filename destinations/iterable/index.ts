@@ -29,6 +29,7 @@ export const iterable = defineDestination<IterableOptions>({
   identifiers: { email: { kind: 'email', hash: false }, userId: { kind: 'external_id', hash: false } },
   batchSize: { default: ITERABLE_MAX_SUBSCRIBERS, max: ITERABLE_MAX_SUBSCRIBERS },
   rateLimit: ITERABLE_DEFAULT_REQUESTS_PER_SECOND,
+  throttlesRequests: true,
   concurrency: ITERABLE_DEFAULT_CONCURRENCY,
   connect(ctx: DestinationContext<IterableOptions>) {
     const target = readIterableTarget(ctx.target, `syncs.${ctx.sync.name}.target`);
@@ -36,6 +37,7 @@ export const iterable = defineDestination<IterableOptions>({
       baseUrl: ctx.baseUrl ?? ITERABLE_HOSTS[ctx.options.region ?? 'us'],
       apiKey: ctx.options.apiKey,
       timeoutMs: ctx.timeoutMs,
+      throttle: ctx.throttle,
       who: `destination ${ctx.name} (Iterable)`,
     };
     // update mode: Iterable must not create users it does not have.

@@ -5,6 +5,8 @@ export interface IterableConnection {
   readonly baseUrl: string;
   readonly apiKey: string;
   readonly timeoutMs: number;
+  /** A turn under the destination's rate limit, before every request. */
+  readonly throttle?: () => Promise<void>;
   /** "destination <name> (Iterable)", the prefix of every message. */
   readonly who: string;
 }
@@ -33,7 +35,7 @@ const AUTH_HINT = (who: string): string => `Check apiKey of ${who}: a server-sid
  */
 export async function iterablePost(c: IterableConnection, path: string, body: string): Promise<HttpResponse> {
   const res = await httpRequest(
-    { url: joinUrl(c.baseUrl, path), headers: { 'api-key': c.apiKey, 'content-type': 'application/json', 'user-agent': 'audsync' }, body, timeoutMs: c.timeoutMs, authHint: AUTH_HINT(c.who) },
+    { url: joinUrl(c.baseUrl, path), headers: { 'api-key': c.apiKey, 'content-type': 'application/json', 'user-agent': 'audsync' }, body, timeoutMs: c.timeoutMs, authHint: AUTH_HINT(c.who), throttle: c.throttle },
     c.who,
   );
   if (res.status === 404) {

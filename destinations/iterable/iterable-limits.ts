@@ -11,9 +11,10 @@ export type IterableRegion = keyof typeof ITERABLE_HOSTS;
 export const ITERABLE_MAX_SUBSCRIBERS = 1_000;
 
 /**
- * Batches per second. No limit for the list endpoints is documented in
- * iterable.md; this conservative default (up to 10,000 subscribers a second)
- * keeps clear of Iterable's per-project limits, and its 429 is backed off anyway.
+ * Requests per second (subscribe and unsubscribe calls, through ctx.throttle).
+ * No limit for the list endpoints is documented in iterable.md; this
+ * conservative default (up to 10,000 subscribers a second) keeps clear of
+ * Iterable's per-project limits, and its 429 is backed off anyway.
  */
 export const ITERABLE_DEFAULT_REQUESTS_PER_SECOND = 10;
 

@@ -48,6 +48,8 @@ export const klaviyo = defineDestination<KlaviyoOptions>({
   },
   batchSize: { default: KLAVIYO_MAX_IMPORT_PROFILES, max: KLAVIYO_MAX_IMPORT_PROFILES },
   rateLimit: KLAVIYO_STEADY_PER_SECOND,
+  // Counts writes (import jobs, list removals); reads (job polls, pages, lookups) are not part of that limit.
+  throttlesRequests: true,
   concurrency: KLAVIYO_CONCURRENCY,
   // `update` would need "update only if the profile exists", which bulk import cannot do: it always creates.
   modes: ['mirror', 'upsert', 'add', 'remove'],
@@ -68,6 +70,7 @@ export const klaviyo = defineDestination<KlaviyoOptions>({
       ctx.options.revision ?? KLAVIYO_REVISION,
       ctx.timeoutMs,
       who,
+      ctx.throttle,
     );
     const pollIntervalMs = Math.max(0, ctx.options.pollIntervalMs ?? KLAVIYO_DEFAULT_POLL_MS);
     const jobTimeoutMs = Math.max(0, ctx.options.jobTimeoutMs ?? KLAVIYO_DEFAULT_JOB_TIMEOUT_MS);

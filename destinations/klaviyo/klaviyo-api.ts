@@ -37,6 +37,8 @@ export class KlaviyoApi {
     private readonly timeoutMs: number,
     /** "destination <name>", for messages. */
     readonly who: string,
+    /** A turn under the destination's rate limit, before each write (job creations, list removals: the rate-limited endpoints). */
+    private readonly throttle?: () => Promise<void>,
   ) {}
 
   private headers(withBody: boolean): Record<string, string> {
@@ -52,7 +54,7 @@ export class KlaviyoApi {
 
   /** A POST or DELETE with a JSON:API body; transient statuses throw (retryable), others are returned. */
   write(method: 'POST' | 'DELETE', path: string, body: string): Promise<HttpResponse> {
-    return httpRequest({ method, url: joinUrl(this.base, path), headers: this.headers(true), body, timeoutMs: this.timeoutMs }, this.who);
+    return httpRequest({ method, url: joinUrl(this.base, path), headers: this.headers(true), body, timeoutMs: this.timeoutMs, throttle: this.throttle }, this.who);
   }
 
   /**

@@ -30,10 +30,12 @@ export const mailchimp = defineDestination<MailchimpOptions>({
   concurrency: MAILCHIMP_DEFAULT_CONCURRENCY,
   // No request-rate limit is documented, only 10 connections (kept by concurrency); 429s are backed off.
   rateLimit: undefined,
+  // A rateLimit the user sets counts every request: the batch call and each tag removal.
+  throttlesRequests: true,
   // The batch call has no "update existing only" switch: an update-mode sync would create contacts.
   modes: ['mirror', 'upsert', 'add', 'remove'],
   connect(ctx: DestinationContext<MailchimpOptions>) {
-    const conn = mailchimpConnection(ctx.options.apiKey, ctx.baseUrl, ctx.timeoutMs, ctx.name);
+    const conn = mailchimpConnection(ctx.options.apiKey, ctx.baseUrl, ctx.timeoutMs, ctx.name, ctx.throttle);
     const target = readMailchimpTarget(ctx.target, ctx.sync.name, `syncs.${ctx.sync.name}.target`);
     const listPath = `/lists/${encodeURIComponent(target.listId)}`;
     return {

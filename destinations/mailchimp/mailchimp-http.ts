@@ -7,6 +7,8 @@ export interface MailchimpConnection {
   readonly apiBase: string;
   readonly authorization: string;
   readonly timeoutMs: number;
+  /** A turn under the destination's rate limit, before every request (batch calls and tag removals alike). */
+  readonly throttle?: () => Promise<void>;
   /** "destination <name> (Mailchimp)", the prefix of every message. */
   readonly who: string;
 }
@@ -15,7 +17,7 @@ export interface MailchimpConnection {
  * Where the account lives: `https://<dc>.api.mailchimp.com`, `<dc>` being the
  * API key's suffix after '-' (mailchimp.md), unless baseUrl replaces the host.
  */
-export function mailchimpConnection(apiKey: string, baseUrl: string | undefined, timeoutMs: number, name: string): MailchimpConnection {
+export function mailchimpConnection(apiKey: string, baseUrl: string | undefined, timeoutMs: number, name: string, throttle?: () => Promise<void>): MailchimpConnection {
   const who = `destination ${name} (Mailchimp)`;
   let host = baseUrl;
   if (host === undefined) {
@@ -33,6 +35,7 @@ export function mailchimpConnection(apiKey: string, baseUrl: string | undefined,
     // HTTP Basic with any user name and the key as password (mailchimp.md).
     authorization: `Basic ${Buffer.from(`audsync:${apiKey}`).toString('base64')}`,
     timeoutMs,
+    throttle,
     who,
   };
 }
@@ -49,6 +52,7 @@ export async function mailchimpPost(c: MailchimpConnection, path: string, body: 
       headers: { authorization: c.authorization, 'content-type': 'application/json', 'user-agent': 'audsync' },
       body,
       timeoutMs: c.timeoutMs,
+      throttle: c.throttle,
       authHint: `Check apiKey of ${c.who}: an active Mailchimp API key of the account that owns the audience (its suffix names the data center).`,
     },
     c.who,

@@ -49,6 +49,8 @@ export class GraphApi {
     private readonly timeoutMs: number,
     /** Names the destination in every message. */
     readonly who: string,
+    /** A turn under the destination's rate limit, before each upload (the audience-size read is not counted). */
+    private readonly throttle?: () => Promise<void>,
   ) {}
 
   /** POST (add) or DELETE (remove) `/{version}/{audience}/users`, or POST `/usersreplace` with a session. */
@@ -60,6 +62,8 @@ export class GraphApi {
     data: readonly (readonly Cell[])[],
     session?: UploadSession,
   ): Promise<UploadAnswer | ErrorVerdict> {
+    // Before the body is built: appsecret_time is taken when the request is really sent.
+    await this.throttle?.();
     const body = JSON.stringify({ ...this.authParams(), payload: { schema, data }, ...(session ? { session } : {}) });
     const res = await this.send(method, `${this.version}/${encodeURIComponent(audienceId)}/${edge}`, body);
     if (res.status < 200 || res.status >= 300) return classifyGraphError(res.status, res.headers, res.text, this.who);

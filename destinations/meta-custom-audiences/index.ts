@@ -42,6 +42,8 @@ export const metaCustomAudiences = defineDestination<MetaOptions>({
   identifiers: META_IDENTIFIERS,
   batchSize: { default: META_MAX_BATCH, max: META_MAX_BATCH },
   rateLimit: META_DEFAULT_RATE,
+  // Each upload counts (a changed member's old row is a DELETE before its POST).
+  throttlesRequests: true,
   concurrency: 2,
   // A mirror's full refresh is a usersreplace session: stopped part-way, Meta keeps the old audience.
   replacesOnFullRefresh: ['mirror'],
@@ -51,7 +53,7 @@ export const metaCustomAudiences = defineDestination<MetaOptions>({
     const audienceId = checkAudienceId(ctx.target.audienceId, `syncs.${ctx.sync.name}.target.audienceId`);
     const version = ctx.options.apiVersion ?? DEFAULT_API_VERSION;
     if (!/^v\d+\.\d+$/.test(version)) throw new ConfigError(`destinations.${ctx.name}.apiVersion: ${JSON.stringify(version)} is not a Graph API version such as '${DEFAULT_API_VERSION}'`);
-    const api = new GraphApi(ctx.baseUrl ?? GRAPH_API_HOST, version, String(ctx.options.accessToken), ctx.options.appSecret === undefined ? undefined : String(ctx.options.appSecret), ctx.timeoutMs, who);
+    const api = new GraphApi(ctx.baseUrl ?? GRAPH_API_HOST, version, String(ctx.options.accessToken), ctx.options.appSecret === undefined ? undefined : String(ctx.options.appSecret), ctx.timeoutMs, who, ctx.throttle);
     // Only a mirror's full refresh uploads the whole audience, so only then may a replace drop who is not uploaded.
     const session = ctx.fullRefresh && ctx.sync.mode === 'mirror' ? new ReplaceSession(sessionIdFor(ctx.runId, ctx.sync.name, audienceId), ctx.timeoutMs, who) : undefined;
 

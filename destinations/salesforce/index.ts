@@ -63,6 +63,8 @@ export const salesforce = defineDestination<SalesforceOptions>({
   // batches per 24 h): no per-second limit by default; going over them surfaces as
   // REQUEST_LIMIT_EXCEEDED, which is retried with backoff.
   rateLimit: undefined,
+  // A rateLimit the user sets counts every API call: a batch is a Bulk API job of several calls and polls.
+  throttlesRequests: true,
   // Parallel jobs on one object contend for record locks (UNABLE_TO_LOCK_ROW): keep few in flight.
   concurrency: 2,
   connect(ctx: DestinationContext<SalesforceOptions>) {
@@ -85,7 +87,7 @@ export const salesforce = defineDestination<SalesforceOptions>({
       timeoutMs: ctx.timeoutMs,
       who,
     });
-    const api = new SalesforceApi(session, apiVersion, ctx.timeoutMs, who);
+    const api = new SalesforceApi(session, apiVersion, ctx.timeoutMs, who, ctx.throttle);
     return {
       sendBatch(batch: Batch): Promise<RowResult[]> {
         return sendSalesforceBatch(api, s, batch.operations);

@@ -26,6 +26,8 @@ export class SalesforceApi {
     readonly apiVersion: string,
     private readonly timeoutMs: number,
     readonly who: string,
+    /** A turn under the destination's rate limit, before every API call (job steps and polls; not OAuth). */
+    private readonly throttle?: () => Promise<void>,
   ) {}
 
   /** /services/data/v{N}/ + rest */
@@ -73,9 +75,10 @@ export class SalesforceApi {
     return res;
   }
 
-  private send(s: Session, c: ApiCall): Promise<HttpResponse> {
+  private async send(s: Session, c: ApiCall): Promise<HttpResponse> {
     const headers: Record<string, string> = { authorization: `Bearer ${s.accessToken}`, accept: c.accept ?? 'application/json', 'user-agent': 'audsync' };
     if (c.contentType) headers['content-type'] = c.contentType;
+    await this.throttle?.();
     return rawRequest({ method: c.method, url: joinUrl(s.apiBase, c.path), headers, body: c.body, timeoutMs: this.timeoutMs }, this.who);
   }
 }

@@ -38,6 +38,8 @@ export interface ContextParams {
   readonly plannedTotal: number;
   readonly recordMetric: (name: string, value: number) => void;
   readonly recordJob: (jobId: string, detail: JsonValue) => void;
+  /** A turn under the destination's rate limit; no wait where nothing is sent (status --refresh polls only). */
+  readonly throttle?: () => Promise<void>;
 }
 
 /** What a destination sees of the run: its resolved options, the sync, and hooks to report back. */
@@ -54,6 +56,7 @@ export function destinationContext(dest: NormalizedDestination, sync: Normalized
     plannedTotal: p.plannedTotal,
     recordJob: p.recordJob,
     recordMetric: p.recordMetric,
+    throttle: p.throttle ?? (async () => undefined),
     projectDir: p.projectDir,
   };
 }

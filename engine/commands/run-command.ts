@@ -5,6 +5,7 @@ import { openWarehouse } from '../warehouse/open-warehouse.js';
 import { planSync, prepareSync, type PreparedSync, type SyncPlan } from '../plan/sync-planner.js';
 import { streamPlanSql } from '../plan/plan-sql.js';
 import { runBatches, type RowOutcome } from '../run/batch-runner.js';
+import { RateLimiter } from '../run/rate-limiter.js';
 import {
   abortRemainingSql,
   abortStaleRunsSql,
@@ -132,8 +133,11 @@ async function runSync(
   const recordJob = (jobId: string, detail: JsonValue): void => {
     jobs.push({ jobId, runId, sync: sync.name, destination: dest.name, detail: JSON.stringify(detail), at: new Date().toISOString() });
   };
+  // One limiter per run of the sync: batches in flight and the requests inside them share it.
+  const limiter = new RateLimiter(dest.rateLimit);
+  const throttle = (): Promise<void> => limiter.take();
   const contextFor = (plannedTotal: number) =>
-    destinationContext(dest, sync, { runId, projectDir: ws.config.projectDir, redactor, fullRefresh, plannedTotal, recordMetric, recordJob });
+    destinationContext(dest, sync, { runId, projectDir: ws.config.projectDir, redactor, fullRefresh, plannedTotal, recordMetric, recordJob, throttle });
   let fullRefresh = !!opts.fullRefresh;
   let status: SyncStatus = 'failed';
   let error: string | null = null;
@@ -184,7 +188,7 @@ async function runSync(
           client,
           batchSize: dest.batchSize,
           concurrency: dest.concurrency,
-          rateLimit: dest.rateLimit,
+          ...(dest.definition.throttlesRequests ? {} : { throttleBatch: throttle }),
           maxAttempts: dest.maxAttempts,
           retryBaseDelayMs: dest.retryBaseDelayMs,
           planned,

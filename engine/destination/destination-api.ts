@@ -83,6 +83,13 @@ export interface DestinationContext<Options> {
   recordJob(jobId: string, detail: JsonValue): void;
   /** Adds to a run metric (e.g. what the platform reports: received, invalid); summed over the run and written to sync_run_metrics. */
   recordMetric(name: string, value: number): void;
+  /**
+   * Waits for a turn under the destination's `rateLimit` (requests per second,
+   * shared by every batch of the run). A destination that declares
+   * `throttlesRequests` calls it before each request that counts against the
+   * vendor's limit; for the others the engine takes one turn per batch attempt.
+   */
+  throttle(): Promise<void>;
   /** Directory of the config file; relative paths in options resolve from here. */
   readonly projectDir: string;
 }
@@ -109,6 +116,13 @@ export interface DestinationDefinition<Options = Record<string, unknown>> {
   batchSize: { default: number; max: number };
   /** Default requests per second; undefined means no limit. */
   rateLimit?: number;
+  /**
+   * The destination calls `ctx.throttle()` before each request that counts against
+   * the vendor's rate limit, so `rateLimit` counts those requests, however many a
+   * batch makes. Without it the engine spends one turn per batch attempt, which is
+   * right for one request per batch.
+   */
+  throttlesRequests?: boolean;
   /** Default batches in flight. */
   concurrency?: number;
   /** Modes this destination can carry out; default all. */

@@ -15,6 +15,8 @@ export interface HttpRequest {
   readonly timeoutMs: number;
   /** What to check when the destination refuses our credentials (401/403): the vendor's key, scopes, region. */
   readonly authHint?: string;
+  /** Waited for before the request is sent: ctx.throttle, for requests that count against the vendor's rate limit. */
+  readonly throttle?: () => Promise<void>;
 }
 
 /** Statuses that mean "try the same request again later". */
@@ -29,6 +31,7 @@ export function isTransientStatus(status: number): boolean {
  * for the destination to map per row.
  */
 export async function httpRequest(req: HttpRequest, who: string): Promise<HttpResponse> {
+  await req.throttle?.();
   let res: Response;
   try {
     res = await fetch(req.url, {

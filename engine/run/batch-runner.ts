@@ -2,7 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DestinationError } from '../errors.js';
 import type { Batch, DestinationClient, Op, RowResult } from '../destination/destination-api.js';
 import { PlanOperation } from './plan-operation.js';
-import { RateLimiter } from './rate-limiter.js';
 import { retryDelayMs } from './retry-policy.js';
 import type { Row } from '../warehouse/connection.js';
 
@@ -30,7 +29,8 @@ export interface BatchRunnerOptions {
   readonly client: DestinationClient;
   readonly batchSize: number;
   readonly concurrency: number;
-  readonly rateLimit: number | null;
+  /** Waits for a turn under the rate limit before each batch attempt; absent when the destination throttles its own requests. */
+  readonly throttleBatch?: () => Promise<void>;
   readonly maxAttempts: number;
   readonly retryBaseDelayMs: number;
   readonly planned: number;
@@ -53,11 +53,11 @@ export interface RunnerResult {
 
 /**
  * Streams plan rows into batches, sends them with bounded concurrency and a rate
- * limit, retries transient failures, and commits each batch's outcome.
+ * limit (per batch attempt, or the destination's own per request), retries
+ * transient failures, and commits each batch's outcome.
  * Memory stays bounded: at most `concurrency` batches plus one chunk are held.
  */
 export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptions): Promise<RunnerResult> {
-  const limiter = new RateLimiter(o.rateLimit);
   const succeeded: Record<Op, number> = { add: 0, change: 0, remove: 0 };
   let done = 0;
   let rejected = 0;
@@ -75,7 +75,7 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
     let lastReason = '';
     for (let attempt = 1; attempt <= o.maxAttempts; attempt++) {
       if (fatal) break;
-      await limiter.take();
+      await o.throttleBatch?.();
       const at = new Date().toISOString();
       try {
         const batch: Batch = { id, operations: ops, attempt, seq, isLast };
