@@ -9,11 +9,11 @@ const LIST = '77';
 
 const MODEL = `select id, email, first_name, tier from {{source 'src' 'people'}} where active\n`;
 
-function config(hs: FakeHubSpotServer, o: { key?: string; mode?: string; target?: string; batchSize?: number; fields?: string } = {}): string {
+function config(hs: FakeHubSpotServer, o: { key?: string; mode?: string; target?: string; batchSize?: number; fields?: string; rateLimit?: number } = {}): string {
   return `import { defineConfig, env } from 'audsync';
 export default defineConfig({
   warehouse: __WAREHOUSE__,
-  destinations: { hs: { type: 'hubspot', accessToken: env('HUBSPOT_TOKEN'), baseUrl: '${hs.url}', batchSize: ${o.batchSize ?? 100}, retryBaseDelayMs: 5, timeoutMs: 3000 } },
+  destinations: { hs: { type: 'hubspot', accessToken: env('HUBSPOT_TOKEN'), baseUrl: '${hs.url}', batchSize: ${o.batchSize ?? 100}, retryBaseDelayMs: 5, timeoutMs: 3000${o.rateLimit ? `, rateLimit: ${o.rateLimit}` : ''} } },
   syncs: {
     people_hs: { model: 'people', destination: 'hs', key: '${o.key ?? 'id'}', mode: '${o.mode ?? 'mirror'}',
       fields: ${o.fields ?? `{ email: 'email', firstname: 'first_name', tier: 'tier' }`}, target: ${o.target ?? `{ listId: '${LIST}' }`} },
@@ -75,6 +75,17 @@ describe('hubspot destination', () => {
     // The HubSpot record id is written back, so a later removal needs no lookup.
     const [row] = await p.query(`SELECT destination_record_id FROM audsync.sync_changelog WHERE record_key = '2'`);
     expect(row?.destination_record_id).toBe(hs.contactBy('email', 'person2@example.com')!.id);
+  });
+
+  it('rateLimit counts requests: each batch makes two (upsert, list membership), each waits its turn', async () => {
+    await project({ batchSize: 10, rateLimit: 20 });
+    await p.exec(...seed(40));
+    expect((await run()).code).toBe(0);
+    const times = hs.requests.map((r) => r.at).sort((a, b) => a - b);
+    // 4 batches, 8 requests at 20/s: 7 turns of 50 ms from the first to the last are sent; arrival times
+    // lose up to one turn to the first request's connection set-up. Per batch it would be 3 turns.
+    expect(times).toHaveLength(8);
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(6 * 50);
   });
 
   it('removes by the stored record id without a lookup, and never deletes or unsubscribes the contact', async () => {

@@ -27,6 +27,8 @@ export interface ReceivedRequest {
   readonly path: string;
   readonly body: unknown;
   readonly status: number;
+  /** Date.now() on arrival, for rate checks. */
+  readonly at: number;
 }
 
 export interface HubSpotKnobs {
@@ -106,6 +108,7 @@ export class FakeHubSpotServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.received += 1;
+    const at = Date.now();
     // Raw text: a body that is not JSON is recorded as sent.
     const { text: raw, path } = await readRequestText(req);
     let body: unknown;
@@ -115,7 +118,7 @@ export class FakeHubSpotServer {
       body = raw;
     }
     const reply = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
-      this.requests.push({ method: req.method ?? '', path, body, status });
+      this.requests.push({ method: req.method ?? '', path, body, status, at });
       res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(payload));
     };
     if (this.knobs.delayMs > 0) await new Promise((r) => setTimeout(r, this.knobs.delayMs));
