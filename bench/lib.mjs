@@ -150,8 +150,7 @@ export function writeProject(dir, { model = 'audience', modelSql, sync = 'audien
   fs.mkdirSync(path.join(dir, 'models'), { recursive: true });
   fs.writeFileSync(path.join(dir, 'models', `${model}.sql`), `${modelSql.trim()}\n`);
   // destinationTs: the destination as TypeScript source (e.g. a project-defined type), instead of JSON.
-  const config = `import { defineConfig, defineDestination } from 'audsync';
-void defineDestination;
+  const config = `import { defineConfig${destinationTs ? ', defineDestination' : ''} } from 'audsync';
 
 export default defineConfig({
   warehouse: { type: 'duckdb', path: 'warehouse.duckdb' },

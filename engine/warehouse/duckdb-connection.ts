@@ -44,31 +44,33 @@ export class DuckDBConnection implements WarehouseConnection {
     const conn = await instance.connect();
     // Timestamps reach destinations as text: render them in UTC whatever the machine's zone.
     await conn.run("SET GLOBAL TimeZone = 'UTC'");
-    // The user's settings (memory_limit, threads, temp_directory, ...) before any work table exists.
-    for (const [name, value] of Object.entries(settings)) {
-      const literal = typeof value === 'string' ? `'${value.replace(/'/g, "''")}'` : String(value);
+    // Set-up statements the config can make fail: the database is closed again before the error is thrown.
+    const setUp = async (sql: string, refused: (e: unknown) => ConfigError): Promise<void> => {
       try {
-        await conn.run(`SET GLOBAL ${name} = ${literal}`);
+        await conn.run(sql);
       } catch (e) {
         conn.closeSync();
         instance.closeSync();
-        throw new ConfigError(`warehouse.settings.${name}: DuckDB refused it: ${firstLine((e as Error).message)}`, {
-          hint: 'See DuckDB\'s configuration reference (SELECT * FROM duckdb_settings() lists every setting).',
-          cause: e,
-        });
+        throw refused(e);
       }
+    };
+    // The user's settings (memory_limit, threads, temp_directory, ...) before any work table exists.
+    const dialect = new DuckDBDialect();
+    for (const [name, value] of Object.entries(settings)) {
+      await setUp(`SET GLOBAL ${name} = ${typeof value === 'string' ? dialect.quoteLiteral(value) : String(value)}`, (e) =>
+        new ConfigError(`warehouse.settings.${name}: DuckDB refused it: ${firstLine((e as Error).message)}`, {
+          hint: "See DuckDB's configuration reference (SELECT * FROM duckdb_settings() lists every setting).",
+          cause: e,
+        }),
+      );
     }
-    try {
-      await conn.run(`ATTACH ':memory:' AS ${DUCKDB_WORK_DATABASE}`);
-    } catch (e) {
-      conn.closeSync();
-      instance.closeSync();
-      // DuckDB names the file's own database after the file: audsync_work.duckdb takes the name first.
-      throw new ConfigError(`warehouse.path: the DuckDB file ${path.basename(target)} is named like audsync's in-memory working database "${DUCKDB_WORK_DATABASE}"`, {
+    // DuckDB names the file's own database after the file: audsync_work.duckdb takes the name first.
+    await setUp(`ATTACH ':memory:' AS ${DUCKDB_WORK_DATABASE}`, (e) =>
+      new ConfigError(`warehouse.path: the DuckDB file ${path.basename(target)} is named like audsync's in-memory working database "${DUCKDB_WORK_DATABASE}"`, {
         hint: 'Rename the file (any other name works) and point warehouse.path at it.',
         cause: e,
-      });
-    }
+      }),
+    );
     return new DuckDBConnection(instance, conn);
   }
 
