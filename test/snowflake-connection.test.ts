@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCommand } from '../engine/commands/run-command.js';
-import type { RunEvent } from '../engine/commands/run-events.js';
+import type { RunEvent } from '../engine/sync/run-events.js';
 import { TemplateCompiler } from '../engine/compile/template-compiler.js';
 import type { NormalizedConfig } from '../engine/config/normalized-config.js';
 import type { WarehouseType } from '../engine/config/config-types.js';
@@ -13,10 +13,11 @@ import { validateConfig } from '../engine/config/config-validate.js';
 import { env } from '../engine/config/env-ref.js';
 import { defineDestination } from '../engine/destination/destination-api.js';
 import { ConfigError, LockError, WarehouseError } from '../engine/errors.js';
-import { planSync, prepareSync } from '../engine/plan/sync-planner.js';
+import { ensureSyncTables, planSync, prepareSync } from '../engine/plan/sync-planner.js';
+import { commitBatch } from '../engine/state/plan-log.js';
 import { streamPlanSql } from '../engine/plan/plan-sql.js';
 import { BUILTIN_MACROS_DIR } from '../engine/project/project-loader.js';
-import { commitBatchSql, emptyCounts, ensureStateTablesSql, finishRunSql, healthSql, insertRunSql, lastStartedSql } from '../engine/state/state-sql.js';
+import { emptyCounts, ensureStateTablesSql, finishRunSql, healthSql, insertRunSql, lastStartedSql } from '../engine/state/state-sql.js';
 import { bindSlices } from '../engine/warehouse/snowflake-binds.js';
 import { SnowflakeConnection, type SnowflakeConnectionOptions } from '../engine/warehouse/snowflake-connection.js';
 import { startFakeSnowflake, type FakeSnowflake } from './fakes/snowflake-server.js';
@@ -333,6 +334,7 @@ describe('the engine statements run on the fake', () => {
     for (const sql of ensureStateTablesSql(d, 'audsync')) await conn.execute(sql);
 
     const prepared = await prepareSync(conn, compiler, cfg, cfg.syncs.vip!, 'models/vip.sql');
+    await ensureSyncTables(conn, prepared);
     const plan = await planSync(conn, prepared, { fullRefresh: false, force: true });
     expect({ members: plan.members, invalid: plan.invalid, add: plan.add, change: plan.change, remove: plan.remove }).toEqual({ members: 2, invalid: 1, add: 2, change: 0, remove: 0 });
     const rows = (await all(conn.stream(streamPlanSql(prepared.tables)))).sort((a, b) => String(a.record_key).localeCompare(String(b.record_key)));
@@ -344,10 +346,9 @@ describe('the engine statements run on the fake', () => {
 
     const at = '2024-05-06T07:08:09.000Z';
     await conn.execute(insertRunSql(d, 'audsync', { runId: 'r1', sync: 'vip', model: 'vip', destination: 'ads', mode: 'mirror', startedAt: at, fullRefresh: false }));
-    await conn.transaction(async () => {
-      await conn.bulkWrite('audsync', prepared.tables.stageName, rows.map((r) => ['r1', 'vip', String(r.record_key), String(r.op), 'succeeded', `dest-${r.record_key}`, null, null, at, String(r.fields_json), String(r.row_hash), 'y']));
-      for (const sql of commitBatchSql(d, 'audsync', prepared.tables)) await conn.execute(sql);
-    });
+    const exceptions = rows.map((r) => ({ rowNo: Number(r.row_no), status: 'succeeded' as const, destinationRecordId: `dest-${r.record_key}`, errorCode: null, errorMessage: null }));
+    const commit = { runId: 'r1', sync: 'vip', ranges: [[1, rows.length] as const], attemptedAt: at, mayReplace: false, keepRemoved: false, settlesPending: false, hasFailed: false };
+    await commitBatch(conn, 'audsync', prepared.tables, commit, exceptions, []);
     await conn.execute(finishRunSql(d, 'audsync', 'r1', 'vip', 'success', at, { ...emptyCounts(), members: 2, planned_add: 2, succeeded_add: 2 }, null));
 
     await conn.execute(`UPDATE shop.customers SET tier = 'platinum' WHERE customer_id = 1`);

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { compileMembershipSelect } from '../engine/compile/sync-compiler.js';
 import type { NormalizedSync } from '../engine/config/normalized-config.js';
 import { SnowflakeDialect } from '../engine/dialects/snowflake/snowflake-dialect.js';
-import { createPlanSql, ensureSyncTablesSql, materializeMembersSql } from '../engine/plan/plan-sql.js';
+import { materializeMembersSql } from '../engine/plan/plan-sql.js';
 import { syncTables } from '../engine/plan/plan-tables.js';
-import { commitBatchSql, emptyCounts, finishRunSql } from '../engine/state/state-sql.js';
 import { acquireLockSql, ensureLockTableSql, heartbeatLockSql, lockHolderSql, lockTable, releaseLockSql } from '../engine/warehouse/snowflake-lock-sql.js';
 
 /**
  * The exact statements audsync sends to Snowflake. No account is needed: these
- * pin the text; snowflake-connection.test.ts runs them (through the protocol
+ * pin the text (the statements every dialect shares are in test/golden/snowflake/);
+ * snowflake-connection.test.ts runs them (through the protocol
  * fake) and snowflake-live.test.ts against the real service.
  */
 const d = new SnowflakeDialect();
@@ -75,14 +75,6 @@ describe('Snowflake dialect primitives', () => {
 });
 
 describe('golden statements audsync sends to Snowflake', () => {
-  it('sync tables', () => {
-    expect(ensureSyncTablesSql(d, t)).toEqual([
-      'CREATE TABLE IF NOT EXISTS "AUDSYNC"."SNAPSHOT__S" (record_key VARCHAR NOT NULL, fields_json VARCHAR, row_hash VARCHAR, destination_record_id VARCHAR, synced_at TIMESTAMP_TZ)',
-      'CREATE TABLE IF NOT EXISTS "AUDSYNC"."MODEL_KEYS__M" (record_key VARCHAR NOT NULL)',
-      'CREATE TABLE IF NOT EXISTS "AUDSYNC"."STAGE__S" (run_id VARCHAR, sync_name VARCHAR, record_key VARCHAR, op VARCHAR, status VARCHAR, destination_record_id VARCHAR, error_code VARCHAR, error_message VARCHAR, attempted_at VARCHAR, fields_json VARCHAR, row_hash VARCHAR, keep VARCHAR)',
-    ]);
-  });
-
   it('membership materialization: projection, hashing and row hash in one TRANSIENT table', () => {
     const select = compileMembershipSelect(d, `select customer_id, email, tier from "SHOP"."CUSTOMERS"`, SYNC, reported);
     expect(materializeMembersSql(d, t, select)).toEqual([
@@ -101,50 +93,6 @@ select customer_id, email, tier from "SHOP"."CUSTOMERS"
 ) AS p
 ) AS projected`,
     ]);
-  });
-
-  it('plan: membership FULL OUTER JOIN snapshot', () => {
-    expect(createPlanSql(d, t, 'mirror', false)).toEqual([
-      `CREATE OR REPLACE TRANSIENT TABLE "AUDSYNC"."PLAN__S" AS
-SELECT op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json FROM (
-  SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE CASE WHEN s.record_key IS NULL THEN 'add' ELSE 'change' END END AS op,
-    COALESCE(m.record_key, s.record_key) AS record_key,
-    COALESCE(m.fields_json, s.fields_json) AS fields_json,
-    m.row_hash AS row_hash,
-    s.destination_record_id AS destination_record_id,
-    CASE WHEN m.record_key IS NOT NULL AND s.record_key IS NOT NULL THEN s.fields_json END AS previous_fields_json
-  FROM (SELECT record_key, fields_json, row_hash FROM "AUDSYNC"."MEMBERS__S" WHERE invalid_reason IS NULL) AS m
-  FULL OUTER JOIN "AUDSYNC"."SNAPSHOT__S" AS s ON m.record_key = s.record_key
-  WHERE m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash
-) AS delta
-WHERE op IN ('add', 'change', 'remove')`,
-    ]);
-    expect(createPlanSql(d, t, 'remove', false)).toEqual([
-      `CREATE OR REPLACE TRANSIENT TABLE "AUDSYNC"."PLAN__S" AS
-SELECT 'remove' AS op, m.record_key, m.fields_json, m.row_hash, s.destination_record_id, CAST(NULL AS VARCHAR) AS previous_fields_json
-FROM "AUDSYNC"."MEMBERS__S" AS m
-LEFT JOIN "AUDSYNC"."SNAPSHOT__S" AS s ON m.record_key = s.record_key
-WHERE m.invalid_reason IS NULL AND (s.record_key IS NULL)`,
-    ]);
-  });
-
-  it('per-batch commit: changelog insert plus snapshot advance', () => {
-    expect(commitBatchSql(d, 'audsync', t)).toEqual([
-      `INSERT INTO "AUDSYNC"."SYNC_CHANGELOG" (run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, attempted_at)
-SELECT run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, CAST(attempted_at AS TIMESTAMP_TZ) FROM "AUDSYNC"."STAGE__S"`,
-      `DELETE FROM "AUDSYNC"."SNAPSHOT__S" WHERE record_key IN (SELECT record_key FROM "AUDSYNC"."STAGE__S" WHERE status = 'succeeded')`,
-      `INSERT INTO "AUDSYNC"."SNAPSHOT__S" (record_key, fields_json, row_hash, destination_record_id, synced_at)
-SELECT record_key, fields_json, row_hash, destination_record_id, CAST(attempted_at AS TIMESTAMP_TZ) FROM "AUDSYNC"."STAGE__S" WHERE status = 'succeeded' AND keep = 'y'`,
-      `DELETE FROM "AUDSYNC"."STAGE__S"`,
-    ]);
-  });
-
-  it('finish: the sync_runs row gets counts and status', () => {
-    const counts = { ...emptyCounts(), members: 3, planned_add: 3, succeeded_add: 2, failed: 1 };
-    expect(finishRunSql(d, 'audsync', 'r1', 's', 'warning', '2024-01-01T00:00:00.000Z', counts, `1 failed: it's \\ odd`)).toBe(
-      `UPDATE "AUDSYNC"."SYNC_RUNS" SET status = 'warning', finished_at = CAST('2024-01-01T00:00:00.000Z' AS TIMESTAMP_TZ), members = 3, invalid = 0, planned_add = 3, planned_change = 0, planned_remove = 0, succeeded_add = 2, succeeded_change = 0, succeeded_remove = 0, rejected = 0, failed = 1, error = '1 failed: it''s \\\\ odd'
-WHERE run_id = 'r1' AND sync_name = 's'`,
-    );
   });
 
   it('run lock: table, atomic acquire, read-back, heartbeat, release', () => {

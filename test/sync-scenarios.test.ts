@@ -208,20 +208,35 @@ describe.each(warehouses)('sync scenarios on $name', (wh) => {
     expect(finished(await run(), 'active_to_hook').counts.planned_add).toBe(0);
   });
 
-  it('a full refresh that stopped after sending something is found, for destinations that replace their contents to resume', async () => {
+  it('a full refresh that stopped part-way is completed by the next run, for every destination, with a warning naming it', async () => {
     p = await createFixture(wh, hook, 60);
     expect((await run()).code).toBe(0);
     const interrupted = () => p.query(interruptedFullRefreshSql(getDialect(wh.name as WarehouseType), 'audsync', 'active_to_hook'));
     expect(await interrupted()).toEqual([]);
+    hook.audience.clear(); // the reason for the refresh: the destination lost its data
+    hook.reset();
     hook.knobs.failNext = [0, 401]; // the first batch is acknowledged, the second refused for good
     const r = await run('--full-refresh');
-    expect(finished(r, 'active_to_hook').status).toBe('failed');
-    expect(await interrupted()).toEqual([{ run_id: finished(r, 'active_to_hook').run_id }]);
-    // The webhook does not replace its contents, so the next run is not a full refresh; once it finishes, nothing is pending.
+    const refresh = finished(r, 'active_to_hook');
+    expect(refresh.status).toBe('failed');
+    expect(await interrupted()).toEqual([{ run_id: refresh.run_id }]);
+    // Batches in flight beside the refused one may have been acknowledged too.
+    const owed = 60 - refresh.counts.succeeded_add;
+    expect(hook.audience.size).toBe(refresh.counts.succeeded_add);
+    expect(owed).toBeGreaterThan(0);
+    // The webhook does not replace its contents: the next run is incremental, and sends the rows the refresh still owed.
+    hook.reset();
     const next = await run();
     expect(next.code, next.stdout + next.stderr).toBe(0);
-    expect(next.events.some((e) => e.event === 'warning')).toBe(false);
-    expect(await interrupted()).toEqual([]);
+    const warning = next.events.find((e) => e.event === 'warning');
+    expect(String(warning?.message)).toContain(`run ${String(refresh.run_id)} was a full refresh that stopped before the destination acknowledged ${owed} of its 60 rows: this run sends those rows again`);
+    expect(finished(next, 'active_to_hook')).toMatchObject({ status: 'success', counts: { planned_add: owed, succeeded_add: owed } });
+    expect(hook.audience).toEqual(await expectedAudience(p));
+    // Done: the run after that has nothing to send and nothing to say.
+    hook.reset();
+    const after = await run();
+    expect(after.events.some((e) => e.event === 'warning')).toBe(false);
+    expect(finished(after, 'active_to_hook').counts).toMatchObject({ planned_add: 0, planned_change: 0, planned_remove: 0 });
   });
 
   it('changing the field mapping re-sends rows as change, never a wipe', async () => {
@@ -252,22 +267,24 @@ describe.each(warehouses)('sync scenarios on $name', (wh) => {
   });
 
   // DuckDB allows one writer process per file, so only a server warehouse can run two syncs at once.
-  it.runIf(wh.name === 'duckdb')('working tables stay out of the database file; copies an earlier version left in the state schema are dropped', async () => {
+  it.runIf(wh.name === 'duckdb')('working tables stay out of the database file (the plan, a delta, is kept there); copies an earlier version left in the state schema are dropped', async () => {
     p = await createFixture(wh, hook, 20);
     expect((await run()).code).toBe(0);
-    // What versions before 84c94e0 kept in the file (a full copy of the membership, the plan, the model delta).
+    // What versions before 84c94e0 kept in the file (a full copy of the membership, the model delta), and the old stage table.
     await p.exec(
       'CREATE TABLE audsync.members__active_to_hook AS SELECT 1 AS x',
-      'CREATE TABLE audsync.plan__active_to_hook AS SELECT 1 AS x',
       'CREATE TABLE audsync.model_delta__active_to_hook AS SELECT 1 AS x',
+      'CREATE TABLE audsync.stage__active_to_hook AS SELECT 1 AS x',
     );
     await p.exec("UPDATE src.customers SET tier = 'platinum' WHERE id = 3");
     hook.reset();
     const r = await run();
     expect(finished(r, 'active_to_hook')).toMatchObject({ status: 'success', counts: { planned_change: 1 } });
-    const tables = await p.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'audsync' ORDER BY table_name`);
-    expect(tables.map((t) => t.table_name)).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(members|plan|model_delta)__/)]));
-    expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(['snapshot__active_to_hook', 'sync_changelog', 'sync_runs']));
+    const tables = (await p.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'audsync' ORDER BY table_name`)).map((t) => t.table_name);
+    expect(tables).not.toEqual(expect.arrayContaining([expect.stringMatching(/^(members|model_delta|stage)__/)]));
+    expect(tables).toEqual(expect.arrayContaining(['snapshot__active_to_hook', 'plan__active_to_hook', 'sync_changelog', 'sync_runs']));
+    // The durable plan is this run's delta, not the membership.
+    expect(await p.count('SELECT count(*) FROM audsync.plan__active_to_hook')).toBe(1);
   });
 
   it.runIf(wh.name !== 'duckdb')('syncs of one model running at once record each membership change once', async () => {

@@ -1,4 +1,4 @@
-import type { RunEvent } from '../commands/run-events.js';
+import type { RunEvent } from '../sync/run-events.js';
 import type { Progress } from '../run/batch-runner.js';
 
 /** Where command events go: JSON lines for machines, short text and a live progress line for people. */

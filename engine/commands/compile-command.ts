@@ -4,7 +4,7 @@ import { format } from 'sql-formatter';
 import { compileMembershipSelect } from '../compile/sync-compiler.js';
 import { getDialect } from '../dialects/dialect-registry.js';
 import type { Dialect } from '../dialects/dialect.js';
-import type { Reporter } from './run-events.js';
+import type { Reporter } from '../sync/run-events.js';
 import { openWorkspace, selectSyncs } from './workspace.js';
 
 export interface CompileOptions {

@@ -2,11 +2,11 @@ import { openWorkspace } from './workspace.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
 import { ensureStateTablesSql, healthSql } from '../state/state-sql.js';
 import { toNumber, type Row } from '../warehouse/connection.js';
-import { destinationContext } from './destination-connect.js';
-import { refreshPendingJobs } from './destination-jobs.js';
+import { destinationContext } from '../sync/destination-connect.js';
+import { refreshPendingJobs } from '../sync/destination-jobs.js';
 import { Redactor } from './redactor.js';
 import { newRunId } from './run-id.js';
-import type { Reporter } from './run-events.js';
+import type { Reporter } from '../sync/run-events.js';
 
 /**
  * `audsync status`: the sync_health view, one row per sync, plus configured syncs

@@ -58,6 +58,9 @@ export abstract class BaseDialect implements Dialect {
     return `CAST(EXTRACT(EPOCH FROM ${expr}) AS DOUBLE PRECISION)`;
   }
   abstract withinDays(expr: string, days: number): string;
+  rangeIndex(_relation: string, _column: string): string | null {
+    return null;
+  }
   isTrue(expr: string): string {
     return `(lower(trim(${this.castText(expr)})) IN ('true', 't', 'yes', 'y', '1'))`;
   }

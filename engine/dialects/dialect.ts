@@ -58,6 +58,11 @@ export interface Dialect {
    * transaction, or null where the warehouse already serializes them.
    */
   lockForWrite(relation: string): string | null;
+  /**
+   * An index on a column that batches select ranges of (the plan's row_no), or
+   * null where the warehouse prunes such ranges by itself (zone maps, micro-partitions).
+   */
+  rangeIndex(relation: string, column: string): string | null;
   /** Refresh the planner statistics of a table just built, or null where the warehouse keeps them itself. */
   analyzeTable(relation: string): string | null;
   /** Empty a table inside the current transaction. */

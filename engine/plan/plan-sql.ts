@@ -4,12 +4,14 @@ import type { SyncTables } from './plan-tables.js';
 
 /** SQL of the in-warehouse planner. Pure text; the planner runs it. */
 export function ensureSyncTablesSql(d: Dialect, t: SyncTables): string[] {
-  const { text, timestamp } = d.types;
+  const { text, timestamp, bigint } = d.types;
   return [
     `CREATE TABLE IF NOT EXISTS ${t.snapshot} (record_key ${text} NOT NULL, fields_json ${text}, row_hash ${text}, destination_record_id ${text}, synced_at ${timestamp})`,
     `CREATE TABLE IF NOT EXISTS ${t.modelKeys} (record_key ${text} NOT NULL)`,
-    // Every stage column is text: the bulk writer appends strings, the commit casts.
-    `CREATE TABLE IF NOT EXISTS ${t.stage} (run_id ${text}, sync_name ${text}, record_key ${text}, op ${text}, status ${text}, destination_record_id ${text}, error_code ${text}, error_message ${text}, attempted_at ${text}, fields_json ${text}, row_hash ${text}, keep ${text})`,
+    `CREATE TABLE IF NOT EXISTS ${t.planLog} (run_id ${text} NOT NULL, kind ${text} NOT NULL, first_row ${bigint} NOT NULL, last_row ${bigint} NOT NULL, logged_at ${timestamp} NOT NULL)`,
+    // Every outcomes column is text: the bulk writer appends strings, the commit casts.
+    `CREATE TABLE IF NOT EXISTS ${t.outcomes} (row_no ${text} NOT NULL, status ${text} NOT NULL, destination_record_id ${text}, error_code ${text}, error_message ${text})`,
+    `CREATE TABLE IF NOT EXISTS ${t.pending} (record_key ${text} NOT NULL, op ${text} NOT NULL, fields_json ${text}, run_id ${text} NOT NULL)`,
     ...t.retired.map((r) => d.dropTable(r)),
   ];
 }
@@ -48,52 +50,86 @@ const MODE_OPS: Record<Exclude<SyncMode, 'remove'>, readonly string[]> = {
 };
 
 /**
- * The plan: membership FULL OUTER JOIN snapshot on the key. A remove carries the
- * fields last sent (from the snapshot). With fullRefresh every member is sent
- * again as an add, and what left the audience is still removed.
+ * The plan: membership FULL OUTER JOIN snapshot on the key, and the pending keys
+ * (uncertain or owed) reconciled against the current audience: a pending key
+ * that is a member is sent its current fields whatever the snapshot says; one
+ * that is not is removed, carrying the fields an uncertain attempt may have left
+ * at the destination. A remove otherwise carries the fields last sent (from the
+ * snapshot). With fullRefresh every member is sent again as an add, and what
+ * left the audience is still removed. Rows are numbered from 1 (a full refresh
+ * numbers its removes first, so its last batches carry members: a replace API
+ * ends on a batch of members flagged last); a batch is a range of row numbers.
  */
-export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRefresh: boolean): string[] {
+export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRefresh: boolean, withPending = false, working = false): string[] {
+  const { text } = d.types;
+  // The run's plan is durable; a preview's is a working table of its own.
+  const index = d.rangeIndex(t.plan, 'row_no');
+  const create = (select: string): string[] => [
+    ...(working ? d.createTableAs(t.plan, select, { internal: true, scope: 'connection' }) : d.createTableAs(t.plan, select)),
+    ...(index && !working ? [index] : []),
+  ];
   if (mode === 'remove') {
     // Remove mode: the model lists who must be removed; each is sent once (the snapshot remembers).
+    // An attempt whose outcome was lost left the key out of the snapshot, so it is planned again as it is.
     const select = [
-      `SELECT 'remove' AS op, m.record_key, m.fields_json, m.row_hash, s.destination_record_id, CAST(NULL AS ${d.types.text}) AS previous_fields_json`,
+      `SELECT row_number() OVER () AS row_no, 'remove' AS op, m.record_key, m.fields_json, m.row_hash, s.destination_record_id,`,
+      `  CAST(NULL AS ${text}) AS previous_fields_json, s.record_key IS NOT NULL AS in_snapshot`,
       `FROM ${t.members} AS m`,
       `LEFT JOIN ${t.snapshot} AS s ON m.record_key = s.record_key`,
       `WHERE m.invalid_reason IS NULL AND (s.record_key IS NULL${fullRefresh ? ' OR 1 = 1' : ''})`,
     ].join('\n');
-    return d.createTableAs(t.plan, select, { internal: true, scope: 'run' });
+    return create(select);
   }
   const ops = MODE_OPS[mode].map((o) => d.quoteLiteral(o)).join(', ');
+  // What an uncertain add or change may have left at the destination (an uncertain remove or an owed key left nothing new).
+  const mayHold = `CASE WHEN u.op IN ('add', 'change') THEN u.fields_json END`;
   // update mode sends members as changes only: the destination updates records it has and skips the rest.
-  const memberOp = mode === 'update' ? `'change'` : fullRefresh ? `'add'` : `CASE WHEN s.record_key IS NULL THEN 'add' ELSE 'change' END`;
-  const onlyDelta = fullRefresh ? '' : `\n  WHERE m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash`;
+  // Otherwise a member is an add unless the destination holds it: in the snapshot, and no remove of it may have gone through.
+  const memberOp =
+    mode === 'update'
+      ? `'change'`
+      : fullRefresh
+        ? `'add'`
+        : `CASE WHEN s.record_key IS NULL${withPending ? ` OR u.op IN ('remove', 'owed')` : ''} THEN 'add' ELSE 'change' END`;
+  const where: string[] = [];
+  if (!fullRefresh) where.push(`m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash${withPending ? ' OR u.record_key IS NOT NULL' : ''}`);
+  // A key known nowhere but pending, with nothing an attempt may have left, needs nothing.
+  if (withPending) where.push(`m.record_key IS NOT NULL OR s.record_key IS NOT NULL OR ${mayHold} IS NOT NULL`);
+  // With no key pending (the usual run) the plan is the plain diff: no third join on the hot path.
   const select = [
-    `SELECT op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json FROM (`,
+    `SELECT row_number() OVER (${fullRefresh ? `ORDER BY CASE WHEN op = 'remove' THEN 0 ELSE 1 END` : ''}) AS row_no, op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json, in_snapshot FROM (`,
     `  SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE ${memberOp} END AS op,`,
-    `    COALESCE(m.record_key, s.record_key) AS record_key,`,
-    `    COALESCE(m.fields_json, s.fields_json) AS fields_json,`,
+    `    COALESCE(m.record_key, s.record_key${withPending ? ', u.record_key' : ''}) AS record_key,`,
+    withPending
+      ? `    CASE WHEN m.record_key IS NOT NULL THEN m.fields_json ELSE COALESCE(${mayHold}, s.fields_json) END AS fields_json,`
+      : `    COALESCE(m.fields_json, s.fields_json) AS fields_json,`,
     `    m.row_hash AS row_hash,`,
     `    s.destination_record_id AS destination_record_id,`,
-    // What the destination holds now: lets it drop an identifier that changed (a new email for the same key).
-    `    CASE WHEN m.record_key IS NOT NULL AND s.record_key IS NOT NULL THEN s.fields_json END AS previous_fields_json`,
+    // What the destination may hold now: lets it drop an identifier that changed (a new email for the same key).
+    withPending
+      ? `    CASE WHEN m.record_key IS NOT NULL THEN COALESCE(${mayHold}, s.fields_json) WHEN ${mayHold} IS NOT NULL THEN s.fields_json END AS previous_fields_json,`
+      : `    CASE WHEN m.record_key IS NOT NULL AND s.record_key IS NOT NULL THEN s.fields_json END AS previous_fields_json,`,
+    `    s.record_key IS NOT NULL AS in_snapshot`,
     `  FROM (SELECT record_key, fields_json, row_hash FROM ${t.members} WHERE invalid_reason IS NULL) AS m`,
-    `  FULL OUTER JOIN ${t.snapshot} AS s ON m.record_key = s.record_key${onlyDelta}`,
+    `  FULL OUTER JOIN ${t.snapshot} AS s ON m.record_key = s.record_key`,
+    ...(withPending ? [`  FULL OUTER JOIN ${t.pending} AS u ON u.record_key = COALESCE(m.record_key, s.record_key)`] : []),
+    ...(where.length > 0 ? [`  WHERE ${where.map((w) => `(${w})`).join(' AND ')}`] : []),
     `) AS delta`,
     `WHERE op IN (${ops})`,
   ].join('\n');
-  return d.createTableAs(t.plan, select, { internal: true, scope: 'run' });
+  return create(select);
 }
 
 export function planCountsSql(t: SyncTables): string {
   return `SELECT op, count(*) AS n FROM ${t.plan} GROUP BY op`;
 }
 
-/**
- * The plan rows to send. A full refresh streams removes first, so its last
- * batches carry members: a replace API (Meta's usersreplace session) ends on a
- * batch of members flagged last. Incremental runs need no order.
- */
-export function streamPlanSql(t: SyncTables, fullRefresh = false): string {
-  const order = fullRefresh ? ` ORDER BY CASE WHEN op = 'remove' THEN 0 ELSE 1 END` : '';
-  return `SELECT op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json FROM ${t.plan}${order}`;
+/** How many keys are pending (uncertain or owed) before this plan. */
+export function pendingCountSql(t: SyncTables): string {
+  return `SELECT count(*) AS n FROM ${t.pending}`;
+}
+
+/** The plan rows to send, in row order (a batch is a range of rows). */
+export function streamPlanSql(t: SyncTables): string {
+  return `SELECT row_no, op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json, in_snapshot FROM ${t.plan} ORDER BY row_no`;
 }

@@ -9,14 +9,28 @@ export interface SyncTables {
   /** The membership this run (a working table: see Dialect.workingRelation). */
   readonly members: string;
   readonly snapshot: string;
+  /**
+   * The plan of the sync's latest run, rows numbered from 1. Durable: it stays
+   * until the next run has read from it what the destination may hold (the
+   * plan log says which rows were in flight), so it lives beside the snapshot.
+   */
   readonly plan: string;
+  /** The plan log: the plan's run, and per batch its intent (before sending) and its commit, as row ranges. */
+  readonly planLog: string;
+  /** Rows of the current plan whose outcome is not plain success (rejections, failures, new destination ids). */
+  readonly outcomes: string;
+  readonly outcomesName: string;
+  /**
+   * Keys whose state at the destination is not known to match the snapshot:
+   * uncertain (an attempt whose outcome was lost; `fields_json` is what it may
+   * have left there) or owed (an interrupted full refresh still has to send
+   * them). The plan sends each again until one attempt is acknowledged.
+   */
+  readonly pending: string;
   /** Keys of the model at its last recorded run, for audience_events. */
   readonly modelKeys: string;
   /** Who entered or left the model this run (a working table). */
   readonly modelDelta: string;
-  /** Per-batch staging of results before they are committed. */
-  readonly stage: string;
-  readonly stageName: string;
   /**
    * Where earlier versions kept the working tables, when that differs: dropped
    * on each run so an old database does not keep a copy of every membership.
@@ -25,23 +39,26 @@ export interface SyncTables {
 }
 
 export function syncTables(dialect: Dialect, schema: string, sync: string, model: string): SyncTables {
-  const stageName = tableName('stage', sync);
+  const outcomesName = tableName('outcomes', sync);
   const working = (kind: string, scope: WorkingScope): string => dialect.workingRelation(schema, tableName(kind, sync), scope);
   const members = working('members', 'connection');
   const modelDelta = working('model_delta', 'connection');
-  const plan = working('plan', 'run');
-  // Earlier versions kept these in the state schema.
-  const retired = (['members', 'model_delta', 'plan'] as const)
-    .map((kind) => dialect.relation(schema, tableName(kind, sync)))
-    .filter((before) => before !== members && before !== modelDelta && before !== plan);
+  const plan = dialect.relation(schema, tableName('plan', sync));
+  // Earlier versions kept the working tables in the state schema, and staged every outcome in a stage table.
+  const retired = [
+    ...(['members', 'model_delta'] as const).map((kind) => dialect.relation(schema, tableName(kind, sync))).filter((before) => before !== members && before !== modelDelta),
+    dialect.relation(schema, tableName('stage', sync)),
+  ];
   return {
     members,
     snapshot: dialect.relation(schema, tableName('snapshot', sync)),
     plan,
     modelKeys: dialect.relation(schema, tableName('model_keys', model)),
     modelDelta,
-    stage: dialect.relation(schema, stageName),
-    stageName,
+    planLog: dialect.relation(schema, tableName('plan_log', sync)),
+    outcomes: dialect.relation(schema, outcomesName),
+    outcomesName,
+    pending: dialect.relation(schema, tableName('pending', sync)),
     retired,
   };
 }

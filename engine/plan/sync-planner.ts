@@ -11,6 +11,7 @@ import {
   invalidReasonsSql,
   materializeMembersSql,
   memberStatsSql,
+  pendingCountSql,
   planCountsSql,
   snapshotCountSql,
 } from './plan-sql.js';
@@ -38,6 +39,8 @@ export interface SyncPlan {
   readonly add: number;
   readonly change: number;
   readonly remove: number;
+  /** Keys pending before this plan (uncertain or owed), reconciled by it. */
+  readonly pending: number;
   /** Why a guardrail stops this plan, or null. */
   readonly guardrail: string | null;
 }
@@ -81,14 +84,31 @@ export async function prepareSync(conn: WarehouseConnection, compiler: TemplateC
   };
 }
 
+export interface PlanOptions {
+  readonly fullRefresh: boolean;
+  readonly force: boolean;
+  /**
+   * A preview (`audsync plan`): the plan goes to a working table of its own and
+   * the pending keys are read from `pending` (a private copy), so no durable
+   * state changes.
+   */
+  readonly preview?: { readonly plan: string; readonly pending: string };
+}
+
+/** Creates the sync's own tables if they are missing (snapshot, plan log, pending keys...). */
+export async function ensureSyncTables(conn: WarehouseConnection, prepared: PreparedSync): Promise<void> {
+  for (const sql of ensureSyncTablesSql(conn.dialect, prepared.tables)) await conn.execute(sql);
+}
+
 /**
  * Materializes the membership, validates it, and computes the plan in the
  * warehouse. Sends nothing; the snapshot is untouched.
  */
-export async function planSync(conn: WarehouseConnection, prepared: PreparedSync, opts: { fullRefresh: boolean; force: boolean }): Promise<SyncPlan> {
+export async function planSync(conn: WarehouseConnection, prepared: PreparedSync, opts: PlanOptions): Promise<SyncPlan> {
   const d = conn.dialect;
-  const { sync, tables: t } = prepared;
-  for (const sql of ensureSyncTablesSql(d, t)) await conn.execute(sql);
+  const { sync } = prepared;
+  // The caller has made the sync's tables exist (ensureSyncTables), and read back the last plan's log.
+  const t: SyncTables = opts.preview ? { ...prepared.tables, ...opts.preview } : prepared.tables;
   try {
     for (const sql of materializeMembersSql(d, t, prepared.membershipSelect)) await conn.execute(sql);
   } catch (e) {
@@ -116,10 +136,12 @@ export async function planSync(conn: WarehouseConnection, prepared: PreparedSync
   }
   const [snap] = await conn.query(snapshotCountSql(t));
   const snapshot = toNumber(snap?.n);
-  for (const sql of createPlanSql(d, t, sync.mode, opts.fullRefresh)) await conn.execute(sql);
+  const [pend] = await conn.query(pendingCountSql(t));
+  const pending = toNumber(pend?.n);
+  for (const sql of createPlanSql(d, t, sync.mode, opts.fullRefresh, pending > 0, opts.preview !== undefined)) await conn.execute(sql);
   const counts = { add: 0, change: 0, remove: 0 };
   for (const r of await conn.query(planCountsSql(t))) counts[r.op as keyof typeof counts] = toNumber(r.n);
-  const plan = { prepared, members: withKey, invalid: total - withKey, invalidReasons, snapshot, ...counts };
+  const plan = { prepared, members: withKey, invalid: total - withKey, invalidReasons, snapshot, pending, ...counts };
   return { ...plan, guardrail: opts.force ? null : guardrailViolation(sync, plan) };
 }
 

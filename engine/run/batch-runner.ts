@@ -4,6 +4,7 @@ import type { Batch, DestinationClient, Op, RowResult } from '../destination/des
 import { PlanOperation } from './plan-operation.js';
 import { retryDelayMs } from './retry-policy.js';
 import type { Row } from '../warehouse/connection.js';
+import { mergeRanges, rangesOf, type RowRange } from '../plan/row-ranges.js';
 
 /** The outcome of one operation, ready to be committed. */
 export interface RowOutcome {
@@ -24,6 +25,12 @@ export interface Progress {
   readonly startedAt: number;
 }
 
+/** A batch as the warehouse sees it: which plan rows it holds. */
+export interface BatchRef {
+  readonly id: string;
+  readonly ranges: readonly RowRange[];
+}
+
 export interface BatchRunnerOptions {
   readonly runId: string;
   readonly client: DestinationClient;
@@ -36,8 +43,10 @@ export interface BatchRunnerOptions {
   readonly planned: number;
   /** Makes a secret-free message out of anything a destination said. */
   readonly redact: (s: string) => string;
-  /** Commits one batch's outcomes (changelog + snapshot) in one transaction. Called one at a time. */
-  readonly commit: (outcomes: readonly RowOutcome[]) => Promise<void>;
+  /** Makes the batch's intent durable before it is sent (the write-ahead log). */
+  readonly logIntent: (batch: BatchRef) => Promise<void>;
+  /** Commits one batch's outcomes (changelog + snapshot) in one transaction. */
+  readonly commit: (batch: BatchRef, outcomes: readonly RowOutcome[]) => Promise<void>;
   readonly onProgress?: (p: Progress) => void;
   readonly onRetry?: (info: { batchId: string; attempt: number; delayMs: number; reason: string }) => void;
   /** Stops dispatching new batches; in-flight ones finish and commit. */
@@ -46,15 +55,21 @@ export interface BatchRunnerOptions {
 
 export interface RunnerResult {
   readonly progress: Progress;
-  /** Set when the sync had to stop: a fatal destination error or a failed commit. */
+  /** Set when the sync had to stop: a fatal destination error, a failed commit, or the plan stream broke. */
   readonly fatal: Error | undefined;
   readonly interrupted: boolean;
+  /** Rows whose intent was logged (sent, or about to be): the rest were never sent. */
+  readonly dispatched: readonly RowRange[];
 }
 
 /**
  * Streams plan rows into batches, sends them with bounded concurrency and a rate
  * limit (per batch attempt, or the destination's own per request), retries
- * transient failures, and commits each batch's outcome.
+ * transient failures, and commits each batch's outcome. Every warehouse write
+ * (intents and commits) goes through one queue: one connection, one
+ * transaction at a time. Whatever stops the run, every batch in flight is
+ * drained before this returns: its outcome committed, or left uncertain in the
+ * log for the next run; nothing commits after the caller has finished the run.
  * Memory stays bounded: at most `concurrency` batches plus one chunk are held.
  */
 export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptions): Promise<RunnerResult> {
@@ -66,7 +81,14 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
   let batchNo = 0;
   const startedAt = Date.now();
   const inFlight = new Set<Promise<void>>();
-  let commitChain: Promise<void> = Promise.resolve();
+  const dispatchedRanges: RowRange[] = [];
+  let warehouseQueue: Promise<unknown> = Promise.resolve();
+  // One warehouse write at a time, in order: an intent never lands inside another batch's commit transaction.
+  const serially = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = warehouseQueue.then(fn);
+    warehouseQueue = next.catch(() => undefined);
+    return next;
+  };
 
   const progress = (): Progress => ({ planned: o.planned, done, succeeded: { ...succeeded }, rejected, failed, startedAt });
 
@@ -100,35 +122,45 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
   const dispatch = (ops: PlanOperation[]): void => {
     batchNo += 1;
     dispatched += ops.length;
-    const id = `${o.runId}-${batchNo}`;
+    const ref: BatchRef = { id: `${o.runId}-${batchNo}`, ranges: rangesOf(ops.map((op) => op.rowNo)) };
     const seq = batchNo;
     const isLast = dispatched >= o.planned;
     const p = (async () => {
+      try {
+        await serially(() => o.logIntent(ref));
+      } catch (e) {
+        // Nothing was sent: the rows stay unsent, and the run stops.
+        fatal ??= e as Error;
+        return;
+      }
+      dispatchedRanges.push(...ref.ranges);
       let outcomes: RowOutcome[];
       try {
-        outcomes = await sendWithRetry(ops, id, seq, isLast);
+        outcomes = await sendWithRetry(ops, ref.id, seq, isLast);
+      } catch (e) {
+        fatal ??= e as Error;
+        if (!(e instanceof DestinationError)) return;
+        // Refused whole and for good (bad credentials, a missing list): nothing of it was applied, so its
+        // rows are certain, not uncertain: committed as rejected with the reason, and the sync stops.
+        const at = new Date().toISOString();
+        const reason = o.redact(e.message).slice(0, 1000);
+        outcomes = ops.map((op) => ({ operation: op, status: 'rejected', destinationRecordId: op.destinationRecordId, errorCode: 'batch_refused', errorMessage: reason, attemptedAt: at }));
+      }
+      // After a failed commit or a broken stream the warehouse is not trusted: the intent stays, uncertain.
+      if (fatal && !(fatal instanceof DestinationError)) return;
+      try {
+        await serially(() => o.commit(ref, outcomes));
       } catch (e) {
         fatal ??= e as Error;
         return;
       }
-      // Commits are serialized: one warehouse transaction at a time.
-      commitChain = commitChain.then(async () => {
-        if (fatal && !(fatal instanceof DestinationError)) return;
-        try {
-          await o.commit(outcomes);
-        } catch (e) {
-          fatal ??= e as Error;
-          return;
-        }
-        for (const r of outcomes) {
-          if (r.status === 'succeeded') succeeded[r.operation.op] += 1;
-          else if (r.status === 'rejected') rejected += 1;
-          else failed += 1;
-        }
-        done += outcomes.length;
-        o.onProgress?.(progress());
-      });
-      await commitChain;
+      for (const r of outcomes) {
+        if (r.status === 'succeeded') succeeded[r.operation.op] += 1;
+        else if (r.status === 'rejected') rejected += 1;
+        else failed += 1;
+      }
+      done += outcomes.length;
+      o.onProgress?.(progress());
     })();
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
@@ -136,25 +168,31 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
 
   let pending: PlanOperation[] = [];
   const stopped = (): boolean => fatal !== undefined || o.signal?.aborted === true;
-  outer: for await (const chunk of rows) {
-    for (const row of chunk) {
-      pending.push(PlanOperation.fromRow(row));
-      if (pending.length >= o.batchSize) {
-        while (inFlight.size >= o.concurrency) await Promise.race(inFlight);
-        if (stopped()) break outer;
-        dispatch(pending);
-        pending = [];
+  try {
+    outer: for await (const chunk of rows) {
+      for (const row of chunk) {
+        pending.push(PlanOperation.fromRow(row));
+        if (pending.length >= o.batchSize) {
+          while (inFlight.size >= o.concurrency) await Promise.race(inFlight);
+          if (stopped()) break outer;
+          dispatch(pending);
+          pending = [];
+        }
       }
+      if (stopped()) break;
     }
-    if (stopped()) break;
+    if (pending.length > 0 && !stopped()) {
+      while (inFlight.size >= o.concurrency) await Promise.race(inFlight);
+      if (!stopped()) dispatch(pending);
+    }
+  } catch (e) {
+    // The plan stream broke (its session ended, the warehouse went away): stop, but drain first.
+    fatal ??= e as Error;
+  } finally {
+    while (inFlight.size > 0) await Promise.race(inFlight);
+    await warehouseQueue;
   }
-  if (pending.length > 0 && !stopped()) {
-    while (inFlight.size >= o.concurrency) await Promise.race(inFlight);
-    if (!stopped()) dispatch(pending);
-  }
-  while (inFlight.size > 0) await Promise.race(inFlight);
-  await commitChain;
-  return { progress: progress(), fatal, interrupted: o.signal?.aborted === true };
+  return { progress: progress(), fatal, interrupted: o.signal?.aborted === true, dispatched: mergeRanges(dispatchedRanges) };
 }
 
 function toOutcomes(ops: PlanOperation[], results: RowResult[], at: string, redact: (s: string) => string): RowOutcome[] {

@@ -6,6 +6,8 @@ import type { Row } from '../warehouse/connection.js';
 export class PlanOperation implements Operation {
   private parsed: Readonly<Record<string, JsonValue>> | undefined;
   constructor(
+    /** The row's number in the plan: batches are ranges of them. */
+    readonly rowNo: number,
     readonly op: Op,
     readonly key: string,
     readonly fieldsJson: string,
@@ -13,6 +15,8 @@ export class PlanOperation implements Operation {
     readonly rowHash: string | null,
     readonly destinationRecordId: string | null,
     readonly previousFieldsJson: string | null = null,
+    /** The snapshot holds this key: committing its success replaces a snapshot row. */
+    readonly inSnapshot = true,
   ) {}
 
   get previousFields(): Readonly<Record<string, JsonValue>> | null {
@@ -26,12 +30,14 @@ export class PlanOperation implements Operation {
 
   static fromRow(row: Row): PlanOperation {
     return new PlanOperation(
+      Number(row.row_no),
       row.op as Op,
       String(row.record_key),
       (row.fields_json as string | null) ?? '{}',
       (row.row_hash as string | null) ?? null,
       (row.destination_record_id as string | null) ?? null,
       (row.previous_fields_json as string | null) ?? null,
+      row.in_snapshot === true || row.in_snapshot === 't' || row.in_snapshot === 'true',
     );
   }
 }

@@ -91,25 +91,6 @@ WHERE sync_name = ${d.quoteLiteral(sync)} AND status = 'running'`;
 }
 
 /**
- * After the batch's results are in the stage table: append them to the changelog
- * and advance the snapshot for succeeded rows only. Run inside one transaction.
- * `mayReplace` false promises that no succeeded row of the batch is in the
- * snapshot yet (the adds of an incremental run): the DELETE, which reads the
- * whole snapshot and would make an initial load quadratic, is skipped.
- */
-export function commitBatchSql(d: Dialect, schema: string, t: SyncTables, mayReplace = true): string[] {
-  const ts = d.types.timestamp;
-  return [
-    `INSERT INTO ${d.relation(schema, 'sync_changelog')} (run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, attempted_at)
-SELECT run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, CAST(attempted_at AS ${ts}) FROM ${t.stage}`,
-    ...(mayReplace ? [`DELETE FROM ${t.snapshot} WHERE record_key IN (SELECT record_key FROM ${t.stage} WHERE status = 'succeeded')`] : []),
-    `INSERT INTO ${t.snapshot} (record_key, fields_json, row_hash, destination_record_id, synced_at)
-SELECT record_key, fields_json, row_hash, destination_record_id, CAST(attempted_at AS ${ts}) FROM ${t.stage} WHERE status = 'succeeded' AND keep = 'y'`,
-    d.clearTable(t.stage),
-  ];
-}
-
-/**
  * Records who entered and left the model since its last recorded run, and
  * moves the remembered key set by just that delta (rewriting it whole would
  * cost a write of every member on every run).
@@ -153,15 +134,6 @@ export function interruptedFullRefreshSql(d: Dialect, schema: string, sync: stri
 ) AS r
 WHERE r.full_refresh AND r.status IN ('failed', 'aborted')
   AND EXISTS (SELECT 1 FROM ${d.relation(schema, 'sync_changelog')} AS c WHERE c.sync_name = ${s} AND c.run_id = r.run_id AND c.status = 'succeeded')`;
-}
-
-/** Planned rows this run never attempted (the sync stopped early): recorded as `aborted`. */
-export function abortRemainingSql(d: Dialect, schema: string, t: SyncTables, runId: string, sync: string, at: string, reason: string): string {
-  const cl = d.relation(schema, 'sync_changelog');
-  return `INSERT INTO ${cl} (run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, attempted_at)
-SELECT ${d.quoteLiteral(runId)}, ${d.quoteLiteral(sync)}, p.record_key, p.op, 'aborted', p.destination_record_id, 'aborted', ${d.quoteLiteral(reason)}, CAST(${d.quoteLiteral(at)} AS ${d.types.timestamp})
-FROM ${t.plan} AS p
-WHERE NOT EXISTS (SELECT 1 FROM ${cl} AS c WHERE c.run_id = ${d.quoteLiteral(runId)} AND c.sync_name = ${d.quoteLiteral(sync)} AND c.record_key = p.record_key)`;
 }
 
 /**

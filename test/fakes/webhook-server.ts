@@ -34,6 +34,15 @@ export interface WebhookKnobs {
   returnIds: boolean;
   /** Keys answered with some other per-row status (e.g. 'error'), not applied to the audience. */
   otherStatus: Map<string, string>;
+  /**
+   * Requests applied to the audience and then never answered (the vendor applied
+   * the batch, the answer is lost): consumed one per request.
+   */
+  applyThenHangNext: number;
+  /** After applying a batch, wait this long before answering (a window in which to kill the client). */
+  answerDelayMs: number;
+  /** While true, applied batches wait for their answer (a run held open mid-stream); set false to let them go. */
+  holdAnswers: boolean;
 }
 
 /**
@@ -48,7 +57,9 @@ export class FakeWebhookServer {
   readonly failures: number[] = [];
   /** The webhook-id of every request, answered or not, in arrival order. */
   readonly attemptIds: string[] = [];
-  readonly knobs: WebhookKnobs = { failNext: [], delayMs: 0, hangNext: 0, rejectKeys: new Map(), returnIds: true, otherStatus: new Map() };
+  readonly knobs: WebhookKnobs = { failNext: [], delayMs: 0, hangNext: 0, rejectKeys: new Map(), returnIds: true, otherStatus: new Map(), applyThenHangNext: 0, answerDelayMs: 0, holdAnswers: false };
+  /** Batches applied to the audience, answered or not, in order. */
+  readonly applied: ReceivedBatch[] = [];
   private server: http.Server | undefined;
   private readonly hanging = new Set<http.ServerResponse>();
 
@@ -76,6 +87,7 @@ export class FakeWebhookServer {
 
   reset(): void {
     this.batches.length = 0;
+    this.applied.length = 0;
     this.failures.length = 0;
     this.attemptIds.length = 0;
   }
@@ -129,7 +141,17 @@ export class FakeWebhookServer {
       else this.audience.set(op.key, op.fields);
       results.push({ key: op.key, status: 'succeeded', ...(this.knobs.returnIds ? { id: `id-${op.key}` } : {}) });
     }
-    this.batches.push({ id: body.batch_id, sync: body.sync, runId: body.run_id, operations: accepted, headers: req.headers });
+    const received = { id: body.batch_id, sync: body.sync, runId: body.run_id, operations: accepted, headers: req.headers };
+    this.applied.push(received);
+    if (this.knobs.applyThenHangNext > 0) {
+      this.knobs.applyThenHangNext -= 1;
+      this.hanging.add(res);
+      return;
+    }
+    if (this.knobs.answerDelayMs > 0) await new Promise((r) => setTimeout(r, this.knobs.answerDelayMs));
+    while (this.knobs.holdAnswers && !res.destroyed) await new Promise((r) => setTimeout(r, 10));
+    if (res.destroyed) return;
+    this.batches.push(received);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results }));
   }
 

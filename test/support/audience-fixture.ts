@@ -5,12 +5,12 @@ import type { TestWarehouse } from './warehouses.js';
 export const HOOK_SECRET = 'whsec_' + Buffer.from('a-test-signing-secret-0123456789').toString('base64');
 
 /** Config of the standard fixture: one mirror sync of active customers to a webhook. */
-export function fixtureConfig(url: string, opts: { mode?: string; extraSync?: string; guardrails?: string; fields?: string; batchSize?: number } = {}): string {
+export function fixtureConfig(url: string, opts: { mode?: string; extraSync?: string; guardrails?: string; fields?: string; batchSize?: number; timeoutMs?: number; maxAttempts?: number } = {}): string {
   return `import { defineConfig, env } from 'audsync';
 export default defineConfig({
   warehouse: __WAREHOUSE__,
   destinations: {
-    hook: { type: 'webhook', url: '${url}', secret: env('HOOK_SECRET'), batchSize: ${opts.batchSize ?? 25}, retryBaseDelayMs: 5, maxAttempts: 8, timeoutMs: 2000 },
+    hook: { type: 'webhook', url: '${url}', secret: env('HOOK_SECRET'), batchSize: ${opts.batchSize ?? 25}, retryBaseDelayMs: 5, maxAttempts: ${opts.maxAttempts ?? 8}, timeoutMs: ${opts.timeoutMs ?? 2000} },
   },
   syncs: {
     active_to_hook: {

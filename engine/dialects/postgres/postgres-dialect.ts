@@ -57,6 +57,11 @@ export class PostgresDialect extends BaseDialect {
     return `LOCK TABLE ${relation} IN EXCLUSIVE MODE`;
   }
 
+  /** A heap has no order to prune by: without an index every batch's commit would scan the whole plan. */
+  override rangeIndex(relation: string, column: string): string {
+    return `CREATE INDEX ON ${relation} (${column})`;
+  }
+
   override analyzeTable(relation: string): string {
     // A table made by CREATE TABLE AS has no statistics until autovacuum gets to it: without
     // them the plan's FULL OUTER JOIN is estimated at a few rows and sort-merges through disk.

@@ -1,11 +1,12 @@
 import type { Progress } from '../run/batch-runner.js';
 import type { RunCounts } from '../state/state-sql.js';
+import type { SyncPlan } from '../plan/sync-planner.js';
 
 /** What commands report while they work; the CLI renders them for a TTY or as JSON lines. */
 export type RunEvent =
   | { event: 'compiled'; model: string; file: string }
   | { event: 'sync_started'; sync: string; run_id: string; destination: string; mode: string; full_refresh: boolean }
-  | { event: 'planned'; sync: string; members: number; invalid: number; invalid_reasons: Readonly<Record<string, number>>; snapshot: number; add: number; change: number; remove: number; guardrail: string | null }
+  | { event: 'planned'; sync: string; members: number; invalid: number; invalid_reasons: Readonly<Record<string, number>>; snapshot: number; add: number; change: number; remove: number; reconciled: number; guardrail: string | null }
   | { event: 'progress'; sync: string; progress: Progress }
   | { event: 'retry'; sync: string; batch_id: string; attempt: number; delay_ms: number; reason: string }
   | { event: 'sync_finished'; sync: string; run_id: string; status: SyncStatus; counts: RunCounts; error: string | null; hint: string | null; duration_ms: number }
@@ -17,3 +18,20 @@ export type RunEvent =
 export type SyncStatus = 'success' | 'warning' | 'failed' | 'aborted';
 
 export type Reporter = (e: RunEvent) => void;
+
+/** The `planned` event of a plan. */
+export function plannedEvent(plan: SyncPlan): RunEvent {
+  return {
+    event: 'planned',
+    sync: plan.prepared.sync.name,
+    members: plan.members,
+    invalid: plan.invalid,
+    invalid_reasons: plan.invalidReasons,
+    snapshot: plan.snapshot,
+    add: plan.add,
+    change: plan.change,
+    remove: plan.remove,
+    reconciled: plan.pending,
+    guardrail: plan.guardrail,
+  };
+}

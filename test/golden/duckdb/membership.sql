@@ -1,0 +1,18 @@
+CREATE OR REPLACE TEMP TABLE temp.main."members__s" AS
+SELECT record_key, fields_json, md5(fields_json) AS row_hash, invalid_reason
+FROM (
+SELECT 1
+) AS projected;
+
+CREATE OR REPLACE TEMP TABLE temp.main."model_delta__s" AS
+SELECT DISTINCT COALESCE(cur.record_key, prev.record_key) AS record_key, CASE WHEN prev.record_key IS NULL THEN 'enter' ELSE 'exit' END AS event
+FROM (SELECT record_key FROM temp.main."members__s" WHERE record_key IS NOT NULL) AS cur
+FULL OUTER JOIN "audsync"."model_keys__m" AS prev ON cur.record_key = prev.record_key
+WHERE cur.record_key IS NULL OR prev.record_key IS NULL;
+
+INSERT INTO "audsync"."audience_events" (model, record_key, event, run_id, occurred_at)
+SELECT 'm', record_key, event, 'r1', CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMPTZ) FROM temp.main."model_delta__s";
+
+DELETE FROM "audsync"."model_keys__m" WHERE record_key IN (SELECT record_key FROM temp.main."model_delta__s" WHERE event = 'exit');
+
+INSERT INTO "audsync"."model_keys__m" (record_key) SELECT record_key FROM temp.main."model_delta__s" WHERE event = 'enter';

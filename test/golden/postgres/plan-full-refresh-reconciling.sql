@@ -1,0 +1,19 @@
+DROP TABLE IF EXISTS "audsync"."plan__s";
+
+CREATE TABLE "audsync"."plan__s" AS
+SELECT row_number() OVER (ORDER BY CASE WHEN op = 'remove' THEN 0 ELSE 1 END) AS row_no, op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json, in_snapshot FROM (
+  SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE 'add' END AS op,
+    COALESCE(m.record_key, s.record_key, u.record_key) AS record_key,
+    CASE WHEN m.record_key IS NOT NULL THEN m.fields_json ELSE COALESCE(CASE WHEN u.op IN ('add', 'change') THEN u.fields_json END, s.fields_json) END AS fields_json,
+    m.row_hash AS row_hash,
+    s.destination_record_id AS destination_record_id,
+    CASE WHEN m.record_key IS NOT NULL THEN COALESCE(CASE WHEN u.op IN ('add', 'change') THEN u.fields_json END, s.fields_json) WHEN CASE WHEN u.op IN ('add', 'change') THEN u.fields_json END IS NOT NULL THEN s.fields_json END AS previous_fields_json,
+    s.record_key IS NOT NULL AS in_snapshot
+  FROM (SELECT record_key, fields_json, row_hash FROM "audsync"."members__s" WHERE invalid_reason IS NULL) AS m
+  FULL OUTER JOIN "audsync"."snapshot__s" AS s ON m.record_key = s.record_key
+  FULL OUTER JOIN "audsync"."pending__s" AS u ON u.record_key = COALESCE(m.record_key, s.record_key)
+  WHERE (m.record_key IS NOT NULL OR s.record_key IS NOT NULL OR CASE WHEN u.op IN ('add', 'change') THEN u.fields_json END IS NOT NULL)
+) AS delta
+WHERE op IN ('add', 'change', 'remove');
+
+CREATE INDEX ON "audsync"."plan__s" (row_no);

@@ -1,0 +1,16 @@
+INSERT INTO "AUDSYNC"."SYNC_CHANGELOG" (run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, attempted_at)
+SELECT 'r1', 's', p.record_key, p.op, COALESCE(o.status, 'succeeded'), COALESCE(o.destination_record_id, p.destination_record_id), o.error_code, o.error_message, CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMP_TZ)
+FROM "AUDSYNC"."PLAN__S" AS p LEFT JOIN "AUDSYNC"."OUTCOMES__S" AS o ON CAST(o.row_no AS BIGINT) = p.row_no WHERE (p.row_no BETWEEN 1 AND 500 OR p.row_no BETWEEN 1001 AND 1200);
+
+DELETE FROM "AUDSYNC"."SNAPSHOT__S" WHERE record_key IN (SELECT p.record_key FROM "AUDSYNC"."PLAN__S" AS p LEFT JOIN "AUDSYNC"."OUTCOMES__S" AS o ON CAST(o.row_no AS BIGINT) = p.row_no WHERE (p.row_no BETWEEN 1 AND 500 OR p.row_no BETWEEN 1001 AND 1200) AND COALESCE(o.status, 'succeeded') = 'succeeded');
+
+INSERT INTO "AUDSYNC"."SNAPSHOT__S" (record_key, fields_json, row_hash, destination_record_id, synced_at)
+SELECT p.record_key, p.fields_json, p.row_hash, COALESCE(o.destination_record_id, p.destination_record_id), CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMP_TZ)
+FROM "AUDSYNC"."PLAN__S" AS p LEFT JOIN "AUDSYNC"."OUTCOMES__S" AS o ON CAST(o.row_no AS BIGINT) = p.row_no WHERE (p.row_no BETWEEN 1 AND 500 OR p.row_no BETWEEN 1001 AND 1200) AND COALESCE(o.status, 'succeeded') = 'succeeded' AND p.op <> 'remove';
+
+DELETE FROM "AUDSYNC"."PENDING__S" WHERE record_key IN (SELECT p.record_key FROM "AUDSYNC"."PLAN__S" AS p LEFT JOIN "AUDSYNC"."OUTCOMES__S" AS o ON CAST(o.row_no AS BIGINT) = p.row_no WHERE (p.row_no BETWEEN 1 AND 500 OR p.row_no BETWEEN 1001 AND 1200) AND COALESCE(o.status, 'succeeded') IN ('succeeded', 'failed'));
+
+INSERT INTO "AUDSYNC"."PENDING__S" (record_key, op, fields_json, run_id)
+SELECT p.record_key, p.op, p.fields_json, 'r1' FROM "AUDSYNC"."PLAN__S" AS p LEFT JOIN "AUDSYNC"."OUTCOMES__S" AS o ON CAST(o.row_no AS BIGINT) = p.row_no WHERE (p.row_no BETWEEN 1 AND 500 OR p.row_no BETWEEN 1001 AND 1200) AND o.status = 'failed';
+
+INSERT INTO "AUDSYNC"."PLAN_LOG__S" (run_id, kind, first_row, last_row, logged_at) VALUES ('r1', 'done', 1, 500, CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMP_TZ)), ('r1', 'done', 1001, 1200, CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMP_TZ));

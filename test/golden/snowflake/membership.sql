@@ -1,0 +1,18 @@
+CREATE OR REPLACE TRANSIENT TABLE "AUDSYNC"."MEMBERS__S" AS
+SELECT record_key, fields_json, MD5(fields_json) AS row_hash, invalid_reason
+FROM (
+SELECT 1
+) AS projected;
+
+CREATE OR REPLACE TRANSIENT TABLE "AUDSYNC"."MODEL_DELTA__S" AS
+SELECT DISTINCT COALESCE(cur.record_key, prev.record_key) AS record_key, CASE WHEN prev.record_key IS NULL THEN 'enter' ELSE 'exit' END AS event
+FROM (SELECT record_key FROM "AUDSYNC"."MEMBERS__S" WHERE record_key IS NOT NULL) AS cur
+FULL OUTER JOIN "AUDSYNC"."MODEL_KEYS__M" AS prev ON cur.record_key = prev.record_key
+WHERE cur.record_key IS NULL OR prev.record_key IS NULL;
+
+INSERT INTO "AUDSYNC"."AUDIENCE_EVENTS" (model, record_key, event, run_id, occurred_at)
+SELECT 'm', record_key, event, 'r1', CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMP_TZ) FROM "AUDSYNC"."MODEL_DELTA__S";
+
+DELETE FROM "AUDSYNC"."MODEL_KEYS__M" WHERE record_key IN (SELECT record_key FROM "AUDSYNC"."MODEL_DELTA__S" WHERE event = 'exit');
+
+INSERT INTO "AUDSYNC"."MODEL_KEYS__M" (record_key) SELECT record_key FROM "AUDSYNC"."MODEL_DELTA__S" WHERE event = 'enter';
