@@ -129,7 +129,11 @@ export function pendingCountSql(t: SyncTables): string {
   return `SELECT count(*) AS n FROM ${t.pending}`;
 }
 
-/** The plan rows to send, in row order (a batch is a range of rows). */
+/**
+ * The plan rows to send, in row order (a batch is a range of rows). Only what a
+ * destination reads travels: the row hash stays in the warehouse, where the
+ * set-based commit copies it from the plan to the snapshot.
+ */
 export function streamPlanSql(t: SyncTables): string {
-  return `SELECT row_no, op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json, in_snapshot FROM ${t.plan} ORDER BY row_no`;
+  return `SELECT row_no, op, record_key, fields_json, destination_record_id, previous_fields_json, in_snapshot FROM ${t.plan} ORDER BY row_no`;
 }

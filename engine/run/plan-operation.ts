@@ -11,8 +11,6 @@ export class PlanOperation implements Operation {
     readonly op: Op,
     readonly key: string,
     readonly fieldsJson: string,
-    /** Hash of the fields in the membership; null for removes. */
-    readonly rowHash: string | null,
     readonly destinationRecordId: string | null,
     readonly previousFieldsJson: string | null = null,
     /** The snapshot holds this key: committing its success replaces a snapshot row. */
@@ -34,7 +32,6 @@ export class PlanOperation implements Operation {
       row.op as Op,
       String(row.record_key),
       (row.fields_json as string | null) ?? '{}',
-      (row.row_hash as string | null) ?? null,
       (row.destination_record_id as string | null) ?? null,
       (row.previous_fields_json as string | null) ?? null,
       row.in_snapshot === true || row.in_snapshot === 't' || row.in_snapshot === 'true',

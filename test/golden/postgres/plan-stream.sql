@@ -1,1 +1,1 @@
-SELECT row_no, op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json, in_snapshot FROM "audsync"."plan__s" ORDER BY row_no;
+SELECT row_no, op, record_key, fields_json, destination_record_id, previous_fields_json, in_snapshot FROM "audsync"."plan__s" ORDER BY row_no;
