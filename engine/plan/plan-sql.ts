@@ -84,13 +84,14 @@ export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRef
   // What an uncertain add or change may have left at the destination (an uncertain remove or an owed key left nothing new).
   const mayHold = `CASE WHEN u.op IN ('add', 'change') THEN u.fields_json END`;
   // update mode sends members as changes only: the destination updates records it has and skips the rest.
-  // Otherwise a member is an add unless the destination holds it: in the snapshot, and no remove of it may have gone through.
+  // Otherwise a member is an add unless the destination holds it: in the snapshot, and no remove of it may
+  // have gone through. An uncertain add is sent as an add again (a full refresh's adds are of snapshot keys).
   const memberOp =
     mode === 'update'
       ? `'change'`
       : fullRefresh
         ? `'add'`
-        : `CASE WHEN s.record_key IS NULL${withPending ? ` OR u.op IN ('remove', 'owed')` : ''} THEN 'add' ELSE 'change' END`;
+        : `CASE WHEN s.record_key IS NULL${withPending ? ` OR u.op IN ('add', 'remove', 'owed')` : ''} THEN 'add' ELSE 'change' END`;
   const where: string[] = [];
   if (!fullRefresh) where.push(`m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash${withPending ? ' OR u.record_key IS NOT NULL' : ''}`);
   // A key known nowhere but pending, with nothing an attempt may have left, needs nothing.

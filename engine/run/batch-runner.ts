@@ -4,7 +4,7 @@ import type { Batch, DestinationClient, Op, RowResult } from '../destination/des
 import { PlanOperation } from './plan-operation.js';
 import { retryDelayMs } from './retry-policy.js';
 import type { Row } from '../warehouse/connection.js';
-import { mergeRanges, rangesOf, type RowRange } from '../plan/row-ranges.js';
+import { rangesOf, subtractRanges, type RowRange } from '../plan/row-ranges.js';
 
 /** The outcome of one operation, ready to be committed. */
 export interface RowOutcome {
@@ -58,7 +58,7 @@ export interface RunnerResult {
   /** Set when the sync had to stop: a fatal destination error, a failed commit, or the plan stream broke. */
   readonly fatal: Error | undefined;
   readonly interrupted: boolean;
-  /** Rows whose intent was logged (sent, or about to be): the rest were never sent. */
+  /** Rows whose intent was logged and that were sent (not refused whole): the rest were never applied. */
   readonly dispatched: readonly RowRange[];
 }
 
@@ -82,6 +82,8 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
   const startedAt = Date.now();
   const inFlight = new Set<Promise<void>>();
   const dispatchedRanges: RowRange[] = [];
+  // Batches refused whole, or never attempted because the sync stopped: certainly not applied.
+  const refusedRanges: RowRange[] = [];
   let warehouseQueue: Promise<unknown> = Promise.resolve();
   // One warehouse write at a time, in order: an intent never lands inside another batch's commit transaction.
   const serially = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -93,10 +95,14 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
   const progress = (): Progress => ({ planned: o.planned, done, succeeded: { ...succeeded }, rejected, failed, startedAt });
 
   let dispatched = 0;
-  const sendWithRetry = async (ops: PlanOperation[], id: string, seq: number, isLast: boolean): Promise<RowOutcome[]> => {
+  /** The batch's outcomes, or null when the sync stopped before its first attempt (nothing was sent). */
+  const sendWithRetry = async (ops: PlanOperation[], id: string, seq: number, isLast: boolean): Promise<RowOutcome[] | null> => {
     let lastReason = '';
     for (let attempt = 1; attempt <= o.maxAttempts; attempt++) {
-      if (fatal) break;
+      if (fatal) {
+        if (attempt === 1) return null;
+        break;
+      }
       await o.throttleBatch?.();
       const at = new Date().toISOString();
       try {
@@ -134,32 +140,35 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
         return;
       }
       dispatchedRanges.push(...ref.ranges);
-      let outcomes: RowOutcome[];
+      let outcomes: RowOutcome[] | null;
       try {
         outcomes = await sendWithRetry(ops, ref.id, seq, isLast);
       } catch (e) {
         fatal ??= e as Error;
-        if (!(e instanceof DestinationError)) return;
         // Refused whole and for good (bad credentials, a missing list): nothing of it was applied, so its
-        // rows are certain, not uncertain: committed as rejected with the reason, and the sync stops.
-        const at = new Date().toISOString();
-        const reason = o.redact(e.message).slice(0, 1000);
-        outcomes = ops.map((op) => ({ operation: op, status: 'rejected', destinationRecordId: op.destinationRecordId, errorCode: 'batch_refused', errorMessage: reason, attemptedAt: at }));
+        // rows are certain: not sent. The caller records them with the rows never dispatched.
+        if (e instanceof DestinationError) refusedRanges.push(...ref.ranges);
+        return;
       }
+      if (outcomes === null) {
+        refusedRanges.push(...ref.ranges);
+        return;
+      }
+      const settled = outcomes;
       // After a failed commit or a broken stream the warehouse is not trusted: the intent stays, uncertain.
       if (fatal && !(fatal instanceof DestinationError)) return;
       try {
-        await serially(() => o.commit(ref, outcomes));
+        await serially(() => o.commit(ref, settled));
       } catch (e) {
         fatal ??= e as Error;
         return;
       }
-      for (const r of outcomes) {
+      for (const r of settled) {
         if (r.status === 'succeeded') succeeded[r.operation.op] += 1;
         else if (r.status === 'rejected') rejected += 1;
         else failed += 1;
       }
-      done += outcomes.length;
+      done += settled.length;
       o.onProgress?.(progress());
     })();
     inFlight.add(p);
@@ -192,7 +201,7 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
     while (inFlight.size > 0) await Promise.race(inFlight);
     await warehouseQueue;
   }
-  return { progress: progress(), fatal, interrupted: o.signal?.aborted === true, dispatched: mergeRanges(dispatchedRanges) };
+  return { progress: progress(), fatal, interrupted: o.signal?.aborted === true, dispatched: subtractRanges(dispatchedRanges, refusedRanges) };
 }
 
 function toOutcomes(ops: PlanOperation[], results: RowResult[], at: string, redact: (s: string) => string): RowOutcome[] {

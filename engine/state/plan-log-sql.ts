@@ -12,8 +12,11 @@ import { inRangesSql, type RowRange } from '../plan/row-ranges.js';
  * from the plan and reconciles it. Pure text; engine/state/plan-log.ts runs it.
  */
 
-/** Log kinds. `planned_full` marks a full refresh's plan; `closed`, a run that recorded its unsent rows itself. */
-export type LogKind = 'planned' | 'planned_full' | 'intent' | 'done' | 'closed';
+/**
+ * Log kinds. `planned_full` marks a full refresh's plan; `unsent`, rows a run
+ * knows it never sent (recorded aborted); `closed`, a run that recorded its unsent rows itself.
+ */
+export type LogKind = 'planned' | 'planned_full' | 'intent' | 'done' | 'unsent' | 'closed';
 
 const ts = (d: Dialect, at: string): string => `CAST(${d.quoteLiteral(at)} AS ${d.types.timestamp})`;
 

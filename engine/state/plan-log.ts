@@ -44,13 +44,15 @@ export async function readPlanLog(conn: WarehouseConnection, t: SyncTables): Pro
     rows.filter((r) => r.kind === kind && String(r.run_id) === runId).map((r) => [toNumber(r.first_row), toNumber(r.last_row)] as const);
   const total = toNumber(planned.last_row);
   const intents = mergeRanges(ranges('intent'));
+  const known = ranges('unsent');
   return {
     runId,
     rows: total,
     fullRefresh: planned.kind === 'planned_full',
     closed: rows.some((r) => r.kind === 'closed' && String(r.run_id) === runId),
-    inFlight: subtractRanges(intents, ranges('done')),
-    unsent: total > 0 ? subtractRanges([[1, total]], intents) : [],
+    inFlight: subtractRanges(intents, [...ranges('done'), ...known]),
+    // Never dispatched, or (a batch refused whole) dispatched and known not applied.
+    unsent: mergeRanges([...(total > 0 ? subtractRanges([[1, total]], intents) : []), ...known]),
   };
 }
 
@@ -74,6 +76,7 @@ export async function settleLastPlan(conn: WarehouseConnection, schema: string, 
     const [refused] = await conn.query(unacknowledgedOutcomesSql(t));
     const unacknowledged = rangeRows(log.inFlight) + rangeRows(log.unsent) + toNumber(refused?.n);
     if (log.inFlight.length > 0) await conn.execute(uncertainRowsSql(d, schema, t, log.runId, sync, log.inFlight, at));
+    // A closed run recorded its unsent rows itself; one that died did not.
     if (!log.closed && log.unsent.length > 0) {
       await conn.execute(abortRowsSql(d, schema, t, log.runId, sync, log.unsent, at, 'not sent: the run stopped before it reached this row'));
     }
@@ -140,11 +143,18 @@ export async function commitBatch(
   });
 }
 
-/** At the end of a run: rows never dispatched are recorded as aborted, and the log says the run closed. */
+/**
+ * At the end of a run: rows never sent are recorded as aborted (and settled in the
+ * log, so an intent logged for a batch refused whole is not taken for one in
+ * flight), and the log says the run closed.
+ */
 export async function closeRun(conn: WarehouseConnection, schema: string, sync: string, t: SyncTables, runId: string, unsent: readonly RowRange[], at: string, reason: string): Promise<void> {
   const d = conn.dialect;
   await conn.transaction(async () => {
-    if (unsent.length > 0) await conn.execute(abortRowsSql(d, schema, t, runId, sync, unsent, at, reason));
+    if (unsent.length > 0) {
+      await conn.execute(abortRowsSql(d, schema, t, runId, sync, unsent, at, reason));
+      await conn.execute(logRangesSql(d, t, runId, 'unsent', unsent, at));
+    }
     await conn.execute(logRangesSql(d, t, runId, 'closed', [[0, 0]], at));
   });
 }

@@ -1,6 +1,6 @@
 CREATE OR REPLACE TABLE "AUDSYNC"."PLAN__S" AS
 SELECT row_number() OVER () AS row_no, op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json, in_snapshot FROM (
-  SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE CASE WHEN s.record_key IS NULL OR u.op IN ('remove', 'owed') THEN 'add' ELSE 'change' END END AS op,
+  SELECT CASE WHEN m.record_key IS NULL THEN 'remove' ELSE CASE WHEN s.record_key IS NULL OR u.op IN ('add', 'remove', 'owed') THEN 'add' ELSE 'change' END END AS op,
     COALESCE(m.record_key, s.record_key, u.record_key) AS record_key,
     CASE WHEN m.record_key IS NOT NULL THEN m.fields_json ELSE COALESCE(CASE WHEN u.op IN ('add', 'change') THEN u.fields_json END, s.fields_json) END AS fields_json,
     m.row_hash AS row_hash,
