@@ -78,6 +78,8 @@ export interface DataManagerFakeKnobs {
   outcomeNext: Array<'FAILED' | 'PARTIAL_SUCCESS'>;
   /** Status reads of these request ids answer 404 (Google no longer knows them). */
   forgetRequests: Set<string>;
+  /** Error answers quote the caller's bearer token in their message and field violations (a hostile or careless server). */
+  echoToken: boolean;
 }
 
 export interface StoredRequest {
@@ -131,6 +133,7 @@ export class FakeDataManagerServer {
     rejectIdentifiers: new Map(),
     outcomeNext: [],
     forgetRequests: new Set(),
+    echoToken: false,
   };
   readonly lists = new Map<string, UserList>();
   /** Consent last given per member (email hash or first identifier), per audience. */
@@ -221,6 +224,7 @@ export class FakeDataManagerServer {
     this.requests.push(entry);
     const send = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
       entry.status = status;
+      if (this.knobs.echoToken && status >= 400) echo(body, String(req.headers.authorization ?? '').replace(/^Bearer /, ''));
       res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', ...headers }).end(JSON.stringify(body));
     };
     if (path === '/token') return this.token(text, send, entry);
@@ -532,6 +536,16 @@ function consentOf(v: unknown): Record<string, string> | undefined {
     out[k] = s;
   }
   return out;
+}
+
+/** Quotes `token` in an error answer's message and violation descriptions. */
+function echo(body: unknown, token: string): void {
+  const err = isObject(body) && isObject(body.error) ? body.error : undefined;
+  if (!err) return;
+  err.message = `${String(err.message)} (token ${token})`;
+  for (const d of Array.isArray(err.details) ? err.details : []) {
+    if (isObject(d) && Array.isArray(d.fieldViolations)) for (const v of d.fieldViolations) if (isObject(v)) v.description = `${String(v.description)} (token ${token})`;
+  }
 }
 
 function rpcError(code: number, status: string, message: string, details: unknown[]): unknown {
