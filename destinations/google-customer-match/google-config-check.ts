@@ -26,6 +26,8 @@ export function checkGoogleConfig(input: ValidationInput): ValidationProblem[] {
     if (has('serviceAccountKey')) add(`${at}.serviceAccountKey`, "the googleAds transport authenticates with clientId, clientSecret and refreshToken; service account keys are for the dataManager transport");
     if (has('acceptCustomerMatchTerms')) add(`${at}.acceptCustomerMatchTerms`, "is for the dataManager transport; with 'googleAds' the terms are accepted in the Google Ads account");
     if (input.target.destinations !== undefined) add(`${input.at.sync}.target.destinations`, "is for the dataManager transport; with transport 'googleAds' the target is { userListId }");
+    const list = input.target.userListId;
+    if (!(typeof list === 'string' && /^\d+$/.test(list.trim()))) add(`${input.at.sync}.target.userListId`, "required with transport 'googleAds': the numeric id of the Customer Match list, as a string (e.g. '1234567890')");
     return problems;
   }
   const oauthGiven = OAUTH.filter(has);
