@@ -38,6 +38,8 @@ export function dataManagerTransport(ctx: DestinationContext<GoogleCustomerMatch
   let credential: CredentialNames;
   if (o.serviceAccountKey !== undefined) {
     const key = parseServiceAccountKey(resolveSecret(o.serviceAccountKey, `${at}.serviceAccountKey`), `${at}.serviceAccountKey`);
+    // The whole key is redacted already (a resolved secret); its private key alone must be too.
+    ctx.registerSecret(key.privateKeyPem);
     tokens = new ServiceAccountTokenSource(key, { scope: DATA_MANAGER_SCOPE, tokenUrl, timeoutMs: ctx.timeoutMs, who, option: 'serviceAccountKey', onToken });
     credential = { options: 'serviceAccountKey', identity: key.clientEmail };
   } else {

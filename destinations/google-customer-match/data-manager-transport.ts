@@ -105,6 +105,8 @@ export class DataManagerTransport implements CustomerMatchTransport {
           updates.push({ jobId: job.jobId, status: 'failed', detail: { ...detail, requestStatus: 'NOT_FOUND' } });
           continue;
         }
+        // Quota or a passing outage: keep what was learnt; the other requests are asked about next time.
+        if (e instanceof DestinationError && e.retryable && updates.length > 0) return updates;
         throw e;
       }
       const update = toUpdate(job.jobId, detail, res);

@@ -9,6 +9,8 @@ import { CachedToken, type AccessTokenSource, type MintedToken } from './token-c
 /** The parts of a service account's JSON key this grant uses. */
 export interface ServiceAccountKey {
   readonly clientEmail: string;
+  /** The PEM text, kept only to register it for redaction. */
+  readonly privateKeyPem: string;
   readonly privateKey: KeyObject;
   readonly privateKeyId: string | undefined;
   /** The token endpoint the key names: the JWT's audience. */
@@ -47,7 +49,7 @@ export function parseServiceAccountKey(json: string, at: string): ServiceAccount
   }
   if (privateKey.asymmetricKeyType !== 'rsa') throw new ConfigError(`${at}: private_key is not an RSA key (Google signs service account assertions with RS256)`, { hint });
   const tokenUri = typeof o.token_uri === 'string' && /^https:\/\//.test(o.token_uri) ? o.token_uri : GOOGLE_OAUTH_TOKEN_URL;
-  return { clientEmail: o.client_email, privateKey, privateKeyId: typeof o.private_key_id === 'string' ? o.private_key_id : undefined, tokenUri };
+  return { clientEmail: o.client_email, privateKeyPem: o.private_key, privateKey, privateKeyId: typeof o.private_key_id === 'string' ? o.private_key_id : undefined, tokenUri };
 }
 
 /** A signed RS256 JWT asking for `scope` (RFC 7523 §2.1; Google's service-account flow). */
@@ -81,6 +83,7 @@ export class ServiceAccountTokenSource implements AccessTokenSource {
       readonly who: string;
       /** The option holding the key, named in hints. */
       readonly option: string;
+      /** Told every token handed out and every assertion signed, so the run redacts them. */
       readonly onToken?: (token: string) => void;
       readonly now?: () => number;
     },
@@ -100,7 +103,10 @@ export class ServiceAccountTokenSource implements AccessTokenSource {
 
   private async mint(): Promise<MintedToken> {
     const who = this.opts.who;
-    const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion: signAssertion(this.key, this.opts.scope, this.now()) }).toString();
+    const assertion = signAssertion(this.key, this.opts.scope, this.now());
+    // The signed assertion buys a token for an hour: as secret as the token itself, should the endpoint echo it.
+    this.opts.onToken?.(assertion);
+    const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion }).toString();
     const res = await fetchText(this.opts.tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }, this.opts.timeoutMs, `${who} (service account token)`);
     if (isTransientStatus(res.status)) {
       throw new DestinationError(`${who}: the OAuth token endpoint answered HTTP ${res.status}`, { retryable: true, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')), code: String(res.status) });
