@@ -10,6 +10,7 @@ import { postgresTableScenarioFake, postgresTableWarehouses } from './fakes/post
 import { salesforceScenarioFake } from './fakes/salesforce-scenario-fake.js';
 import { googleScenarioFake } from './fakes/google-scenario-fake.js';
 import { metaScenarioFake } from './fakes/meta-scenario-fake.js';
+import { googleDataManagerScenarioFake } from './fakes/google-data-manager-scenario-fake.js';
 
 // The shared scenario set, per destination. Add a line per destination's fake.
 const warehouses = await availableWarehouses();
@@ -22,4 +23,5 @@ describeDestinationScenarios('klaviyo', klaviyoScenarioFake, warehouses);
 describeDestinationScenarios('postgres_table', postgresTableScenarioFake, postgresTableWarehouses(warehouses));
 describeDestinationScenarios('salesforce', salesforceScenarioFake, warehouses);
 describeDestinationScenarios('google_customer_match', googleScenarioFake, warehouses);
+describeDestinationScenarios('google_customer_match (dataManager)', googleDataManagerScenarioFake, warehouses);
 describeDestinationScenarios('meta_custom_audiences', metaScenarioFake, warehouses);

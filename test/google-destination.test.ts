@@ -24,7 +24,7 @@ export default defineConfig({
   warehouse: __WAREHOUSE__,
   destinations: {
     gads: {
-      type: 'google_customer_match',
+      type: 'google_customer_match', transport: 'googleAds',
       clientId: env('G_CLIENT_ID'), clientSecret: env('G_CLIENT_SECRET'), refreshToken: env('G_REFRESH_TOKEN'),
       developerToken: env('G_DEV_TOKEN'), customerId: '123-456-7890', loginCustomerId: '999-000-1111',
       tokenUrl: '${g.tokenUrl}', baseUrl: '${g.baseUrl}',
@@ -506,7 +506,7 @@ describe('OfflineUserDataJobTransport', () => {
     const { GoogleAdsHttp } = await import('../destinations/google-customer-match/google-ads-http.js');
     const { OfflineUserDataJobTransport } = await import('../destinations/google-customer-match/offline-user-data-job-transport.js');
     const who = 'destination t';
-    const tokens = new OAuthTokenSource({ tokenUrl: g.tokenUrl, clientId: g.config.clientId, clientSecret: g.config.clientSecret, refreshToken: g.config.refreshToken }, 5000, who);
+    const tokens = new OAuthTokenSource({ tokenUrl: g.tokenUrl, clientId: g.config.clientId, clientSecret: g.config.clientSecret, refreshToken: g.config.refreshToken }, 5000, who, { scope: 'https://www.googleapis.com/auth/adwords' });
     const http = new GoogleAdsHttp({ baseUrl: g.baseUrl, apiVersion: 'v26', loginCustomerId: undefined, developerToken: undefined }, tokens, 5000, who);
     const transport = new OfflineUserDataJobTransport(http, { customerId: '1234567890', userListId: '555', consent: undefined }, who);
     // Two identifiers each: 10,000 identifiers fill one request, so 5,001 members take two.

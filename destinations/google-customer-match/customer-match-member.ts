@@ -18,6 +18,15 @@ export interface CustomerMatchMember {
   };
   readonly mobileId?: string;
   readonly thirdPartyUserId?: string;
+  /** The member's own consent, from the consent columns (dataManager); unset parts fall back to the sync's target.consent. */
+  readonly consent?: MemberConsent;
+}
+
+/** Consent as Google's ConsentStatus names it, without the transport's prefix. */
+export type ConsentValue = 'GRANTED' | 'DENIED' | 'UNSPECIFIED';
+export interface MemberConsent {
+  readonly adUserData?: ConsentValue;
+  readonly adPersonalization?: ConsentValue;
 }
 
 /**
@@ -43,6 +52,14 @@ export const MEMBER_IDENTIFIERS: Record<string, IdentifierSpec> = {
   mobile_id: { kind: 'mobile_ad_id', hash: false },
   third_party_user_id: { kind: 'external_id', hash: false },
 };
+
+/**
+ * Plain fields (dataManager only) holding a member's consent, sent as its
+ * AudienceMember.consent: a boolean, or GRANTED / DENIED / UNSPECIFIED (any case,
+ * with or without a CONSENT_ prefix); NULL leaves the sync's default.
+ */
+export const CONSENT_FIELDS = ['ad_user_data', 'ad_personalization'] as const;
+const CONSENT_KEYS = { ad_user_data: 'adUserData', ad_personalization: 'adPersonalization' } as const;
 
 /** Fields that identify a person by themselves. */
 export const STANDALONE_FIELDS: readonly MemberField[] = ['email', 'phone', 'mobile_id', 'third_party_user_id'];
@@ -82,6 +99,16 @@ export function buildMember(fields: Readonly<Record<string, JsonValue>>): Member
   if (first && last && validCountry && postal) member.address = { hashedFirstName: first, hashedLastName: last, countryCode: country, postalCode: postal };
   const incompleteAddress = addressParts > 0 && member.address === undefined;
 
+  const consent: { -readonly [K in keyof MemberConsent]: MemberConsent[K] } = {};
+  for (const f of CONSENT_FIELDS) {
+    const v = fields[f];
+    if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '')) continue;
+    const status = consentValue(v);
+    if (!status) return { ok: false, code: 'INVALID_CONSENT', message: `not sent: ${f} is ${JSON.stringify(v).slice(0, 40)}; use true/false or GRANTED, DENIED, UNSPECIFIED`, incompleteAddress };
+    consent[CONSENT_KEYS[f]] = status;
+  }
+  if (Object.keys(consent).length > 0) member.consent = consent;
+
   const identifiers = countIdentifiers(member);
   if (identifiers === 0) {
     const why = incompleteAddress
@@ -93,6 +120,16 @@ export function buildMember(fields: Readonly<Record<string, JsonValue>>): Member
     return { ok: false, code: 'TOO_MANY_USER_IDENTIFIERS', message: `not sent: ${identifiers} identifiers, Google takes at most ${GOOGLE_MAX_IDENTIFIERS_PER_USER} per person`, incompleteAddress };
   }
   return { ok: true, member, identifiers, incompleteAddress };
+}
+
+function consentValue(v: JsonValue): ConsentValue | undefined {
+  if (v === true) return 'GRANTED';
+  if (v === false) return 'DENIED';
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim().toUpperCase().replace(/^CONSENT_/, '');
+  if (s === 'GRANTED' || s === 'DENIED') return s;
+  if (s === 'UNSPECIFIED' || s === 'STATUS_UNSPECIFIED') return 'UNSPECIFIED';
+  return undefined;
 }
 
 /** UserIdentifiers the member becomes on the wire (one per kind). */

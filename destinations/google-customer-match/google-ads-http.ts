@@ -3,7 +3,7 @@ import { joinUrl } from '../../engine/destination/http-client.js';
 import { parseRetryAfter } from '../../engine/run/retry-policy.js';
 import { fetchText } from './fetch-text.js';
 import { describeFailure, hasCode, parseFailure, type GoogleFailure } from './google-failure.js';
-import type { OAuthTokenSource } from './oauth-token.js';
+import type { AccessTokenSource } from './token-cache.js';
 
 export interface GoogleAdsEndpoint {
   /** Scheme and host (and optional path prefix) of the API: Google's, or the `baseUrl` option. */
@@ -49,7 +49,7 @@ const STALE_TOKEN_CODES = ['OAUTH_TOKEN_EXPIRED', 'OAUTH_TOKEN_INVALID', 'OAUTH_
 export class GoogleAdsHttp {
   constructor(
     private readonly endpoint: GoogleAdsEndpoint,
-    private readonly tokens: OAuthTokenSource,
+    private readonly tokens: AccessTokenSource,
     private readonly timeoutMs: number,
     private readonly who: string,
     /** A turn under the destination's rate limit, before every request sent (creates, addOperations, runs, status searches). */

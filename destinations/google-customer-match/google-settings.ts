@@ -4,15 +4,31 @@ import type { DestinationContext } from '../../engine/destination/destination-ap
 import { ADDRESS_FIELDS, MEMBER_FIELDS, STANDALONE_FIELDS } from './customer-match-member.js';
 import { GOOGLE_ADS_API_VERSION, GOOGLE_ADS_HOST, GOOGLE_OAUTH_TOKEN_URL } from './google-limits.js';
 
+/** Which Google API carries the uploads: the Data Manager API (the default), or the Google Ads API for accounts already allow-listed. */
+export const TRANSPORTS = ['dataManager', 'googleAds'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
+
 export interface GoogleCustomerMatchOptions {
-  clientId: Secret;
-  clientSecret: Secret;
-  refreshToken: Secret;
+  transport?: Transport;
+  /** OAuth client and refresh token (both transports). */
+  clientId?: Secret;
+  clientSecret?: Secret;
+  refreshToken?: Secret;
+  /** A service account's JSON key (dataManager only). */
+  serviceAccountKey?: Secret;
+  /** googleAds only. */
   developerToken?: Secret;
-  customerId: string;
+  customerId?: string;
   loginCustomerId?: string;
   apiVersion?: string;
   tokenUrl?: string;
+  /** dataManager: the Customer Match terms of service were accepted for the operating accounts (sent as termsOfService). */
+  acceptCustomerMatchTerms?: boolean;
+}
+
+/** The transport a destination's options select (`transport`, default dataManager). */
+export function transportOf(options: Readonly<Record<string, unknown>>): Transport {
+  return options.transport === 'googleAds' ? 'googleAds' : 'dataManager';
 }
 
 /** Consent statuses Google takes (reference, ConsentStatusEnum). */

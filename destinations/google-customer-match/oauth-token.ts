@@ -4,6 +4,7 @@ import { isTransientStatus } from '../../engine/destination/http-client.js';
 import { parseRetryAfter } from '../../engine/run/retry-policy.js';
 import { fetchText } from './fetch-text.js';
 import { TOKEN_DEFAULT_TTL_S, TOKEN_EXPIRY_MARGIN_MS } from './google-limits.js';
+import { CachedToken, type AccessTokenSource, type MintedToken } from './token-cache.js';
 
 export interface OAuthCredentials {
   readonly tokenUrl: string;
@@ -12,55 +13,43 @@ export interface OAuthCredentials {
   readonly refreshToken: string;
 }
 
-interface CachedToken {
-  readonly accessToken: string;
-  readonly expiresAt: number;
+export interface OAuthTokenOptions {
+  /** The scope the refresh token must carry, named in the hint when the token endpoint refuses it. */
+  readonly scope: string;
+  /** Told every access token handed out, so the run redacts it (ctx.registerSecret). */
+  readonly onToken?: (token: string) => void;
+  readonly now?: () => number;
 }
-
-/**
- * Access tokens by credentials, shared in the process: a run's batches and the
- * job refresh before it use one token until it nears expiry. Keyed by a hash,
- * so the refresh token itself is not kept as a map key.
- */
-const cache = new Map<string, CachedToken>();
-const inFlight = new Map<string, Promise<CachedToken>>();
 
 /**
  * An OAuth 2.0 refresh-token grant (RFC 6749 §6) against Google's token
  * endpoint: a cached access token, fetched again when it is about to expire or
  * when the API says it is no longer good (`invalidate`).
  */
-export class OAuthTokenSource {
-  private readonly key: string;
+export class OAuthTokenSource implements AccessTokenSource {
+  private readonly token: CachedToken;
+  private readonly now: () => number;
 
   constructor(
     private readonly creds: OAuthCredentials,
     private readonly timeoutMs: number,
     private readonly who: string,
-    private readonly now: () => number = Date.now,
+    private readonly opts: OAuthTokenOptions,
   ) {
-    this.key = createHash('sha256').update(`${creds.tokenUrl}\n${creds.clientId}\n${creds.refreshToken}`).digest('hex');
+    this.now = opts.now ?? Date.now;
+    const key = createHash('sha256').update(`refresh\n${creds.tokenUrl}\n${creds.clientId}\n${creds.refreshToken}`).digest('hex');
+    this.token = new CachedToken(key, () => this.fetchToken(), TOKEN_EXPIRY_MARGIN_MS, this.now, opts.onToken ?? (() => undefined));
   }
 
-  async accessToken(): Promise<string> {
-    const cached = cache.get(this.key);
-    if (cached && cached.expiresAt - TOKEN_EXPIRY_MARGIN_MS > this.now()) return cached.accessToken;
-    let pending = inFlight.get(this.key);
-    if (!pending) {
-      pending = this.fetchToken().finally(() => inFlight.delete(this.key));
-      inFlight.set(this.key, pending);
-    }
-    const fresh = await pending;
-    cache.set(this.key, fresh);
-    return fresh.accessToken;
+  accessToken(): Promise<string> {
+    return this.token.get();
   }
 
-  /** Forgets `token` (the API refused it) so the next call fetches a new one; a newer token is kept. */
   invalidate(token: string): void {
-    if (cache.get(this.key)?.accessToken === token) cache.delete(this.key);
+    this.token.invalidate(token);
   }
 
-  private async fetchToken(): Promise<CachedToken> {
+  private async fetchToken(): Promise<MintedToken> {
     const body = new URLSearchParams({
       grant_type: 'refresh_token',
       refresh_token: this.creds.refreshToken,
@@ -83,7 +72,7 @@ export class OAuthTokenSource {
       throw new DestinationError(`${this.who}: Google OAuth refused the credentials (${code}${description}); nothing more is sent`, {
         retryable: false,
         code: 'oauth_' + code.replace(/\W+/g, '_'),
-        hint: `Check clientId, clientSecret and refreshToken of ${this.who}: the refresh token must be issued to that OAuth client with the https://www.googleapis.com/auth/adwords scope, and not revoked.`,
+        hint: `Check clientId, clientSecret and refreshToken of ${this.who}: the refresh token must be issued to that OAuth client with the ${this.opts.scope} scope, and not revoked.`,
       });
     }
     const ttl = typeof parsed.expires_in === 'number' && parsed.expires_in > 0 ? parsed.expires_in : TOKEN_DEFAULT_TTL_S;

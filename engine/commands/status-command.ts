@@ -26,7 +26,14 @@ export async function statusCommand(opts: { config: string; refresh?: boolean },
         const dest = ws.config.destinations[sync.destination]!;
         if (!dest.definition.refreshJobs) continue;
         const ctx = destinationContext(dest, sync, { runId, projectDir: ws.config.projectDir, redactor, fullRefresh: false, plannedTotal: 0, recordMetric: () => undefined, recordJob: () => undefined });
-        const changed = await refreshPendingJobs(conn, schema, dest, sync, ctx);
+        let changed: number;
+        try {
+          changed = await refreshPendingJobs(conn, schema, dest, sync, ctx);
+        } catch (e) {
+          // A vendor's error body can echo a credential or a token minted during the refresh.
+          if (e instanceof Error) e.message = redactor.redact(e.message);
+          throw e;
+        }
         if (changed > 0) report({ event: 'jobs_refreshed', sync: sync.name, changed });
       }
     }

@@ -20,7 +20,9 @@ type Registry = DestinationRegistry;
 class Problems {
   readonly list: string[] = [];
   add(at: string, message: string): void {
-    this.list.push(`${at}: ${message}`);
+    // A destination's own check runs once per sync using it: say each thing once.
+    const line = `${at}: ${message}`;
+    if (!this.list.includes(line)) this.list.push(line);
   }
 }
 
@@ -169,9 +171,11 @@ function checkOptions(specs: Record<string, OptionSpec>, given: Record<string, u
               ? typeof v === 'boolean'
               : spec.type === 'enum'
                 ? typeof v === 'string' && (spec.values ?? []).includes(v)
-                : isRecord(v);
+                : spec.type === 'array'
+                  ? Array.isArray(v)
+                  : isRecord(v);
     if (!ok) {
-      const want = spec.type === 'enum' ? `one of ${(spec.values ?? []).join(' | ')}` : `a ${spec.type}`;
+      const want = spec.type === 'enum' ? `one of ${(spec.values ?? []).join(' | ')}` : spec.type === 'array' ? 'a list' : `a ${spec.type}`;
       p.add(`${at}.${k}`, `must be ${want}`);
     }
     if (spec.type === 'url' && typeof v === 'string' && !/^https?:\/\//.test(v)) p.add(`${at}.${k}`, 'must be an http(s) URL');
@@ -198,7 +202,7 @@ function validateDestination(name: string, d: unknown, registry: Registry, known
   const batchSize = positiveInt(d.batchSize, `${at}.batchSize`, p, def.batchSize.max) ?? def.batchSize.default;
   const concurrency = positiveInt(d.concurrency, `${at}.concurrency`, p) ?? def.concurrency ?? DEFAULTS.concurrency;
   const maxAttempts = positiveInt(d.maxAttempts, `${at}.maxAttempts`, p) ?? DEFAULTS.maxAttempts;
-  let rateLimit: number | null = def.rateLimit ?? null;
+  let rateLimit: number | null = (typeof def.rateLimit === 'function' ? def.rateLimit(destinationOptions(d)) : def.rateLimit) ?? null;
   if (d.rateLimit !== undefined) {
     if (typeof d.rateLimit !== 'number' || !(d.rateLimit > 0)) p.add(`${at}.rateLimit`, 'must be a positive number of requests per second');
     else rateLimit = d.rateLimit;
@@ -209,8 +213,7 @@ function validateDestination(name: string, d: unknown, registry: Registry, known
   if (d.baseUrl !== undefined && (typeof d.baseUrl !== 'string' || !/^https?:\/\/[^/]+/.test(d.baseUrl))) {
     p.add(`${at}.baseUrl`, 'must be an http(s) URL such as https://proxy.example.com/prefix');
   }
-  const options: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(d)) if (!COMMON_OPTIONS.has(k)) options[k] = v;
+  const options = destinationOptions(d);
   return {
     name,
     definition: def,
@@ -223,6 +226,13 @@ function validateDestination(name: string, d: unknown, registry: Registry, known
     timeoutMs,
     baseUrl: typeof d.baseUrl === 'string' ? d.baseUrl.replace(/\/+$/, '') : undefined,
   };
+}
+
+/** The options of a destination beside the common ones. */
+function destinationOptions(d: Record<string, unknown>): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(d)) if (!COMMON_OPTIONS.has(k)) options[k] = v;
+  return options;
 }
 
 function isDefinition(v: unknown): v is DestinationDefinition<unknown> {
@@ -294,6 +304,20 @@ function validateSync(
   if (s.target !== undefined && !isRecord(s.target)) p.add(`${at}.target`, 'must be an object');
   const target = (isRecord(s.target) ? s.target : {}) as Record<string, unknown>;
   if (dest) checkOptions(dest.definition.target ?? {}, target, `${at}.target`, p, new Set());
+  if (dest?.definition.validate && isRecord(rawDestinations) && isRecord(rawDestinations[dest.name])) {
+    const raw = rawDestinations[dest.name] as Record<string, unknown>;
+    const common: Record<string, unknown> = {};
+    for (const k of COMMON_OPTIONS) if (k !== 'type' && raw[k] !== undefined) common[k] = raw[k];
+    const problems = dest.definition.validate({
+      options: dest.options,
+      common,
+      target,
+      fields: fields.map((f) => f.name),
+      mode,
+      at: { destination: `destinations.${dest.name}`, sync: at },
+    });
+    for (const problem of problems) p.add(problem.path, problem.message);
+  }
   let schedule;
   if (s.schedule !== undefined) {
     try {

@@ -6,7 +6,7 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 
 /** Describes one option of a destination or of a sync's `target`, for validation and docs. */
 export interface OptionSpec {
-  type: 'string' | 'secret' | 'url' | 'number' | 'boolean' | 'enum' | 'object';
+  type: 'string' | 'secret' | 'url' | 'number' | 'boolean' | 'enum' | 'object' | 'array';
   required?: boolean;
   values?: readonly string[];
   description: string;
@@ -90,6 +90,12 @@ export interface DestinationContext<Options> {
    * vendor's limit; for the others the engine takes one turn per batch attempt.
    */
   throttle(): Promise<void>;
+  /**
+   * Registers a secret the destination obtained at run time (an access token it
+   * minted), so it is redacted like the configured secrets from everything audsync
+   * writes: logs, JSON events, errors and warehouse tables.
+   */
+  registerSecret(value: string): void;
   /** Directory of the config file; relative paths in options resolve from here. */
   readonly projectDir: string;
 }
@@ -114,8 +120,12 @@ export interface DestinationDefinition<Options = Record<string, unknown>> {
   /** Destination fields that are identifiers, hashed in the warehouse. */
   identifiers?: Record<string, IdentifierSpec>;
   batchSize: { default: number; max: number };
-  /** Default requests per second; undefined means no limit. */
-  rateLimit?: number;
+  /**
+   * Default requests per second; undefined means no limit. A function picks it from
+   * the destination's options as written in the config (env() not resolved), for a
+   * destination whose vendor limit depends on them (e.g. which API it speaks).
+   */
+  rateLimit?: number | ((options: Readonly<Record<string, unknown>>) => number | undefined);
   /**
    * The destination calls `ctx.throttle()` before each request that counts against
    * the vendor's rate limit, so `rateLimit` counts those requests, however many a
@@ -134,6 +144,12 @@ export interface DestinationDefinition<Options = Record<string, unknown>> {
    * sync's next run resumes it as a full refresh.
    */
   replacesOnFullRefresh?: readonly SyncMode[];
+  /**
+   * Checks what the generic option specs cannot (combinations of options, a target's
+   * nested structure), at load, so `compile` and `plan` already report it. Returns
+   * one problem per mistake, each naming its full path; env() values are not resolved here.
+   */
+  validate?(input: ValidationInput): readonly ValidationProblem[];
   connect(ctx: DestinationContext<Options>): DestinationClient | Promise<DestinationClient>;
   /**
    * Fetches the state of jobs recorded by earlier runs that are still pending.
@@ -141,6 +157,26 @@ export interface DestinationDefinition<Options = Record<string, unknown>> {
    * an update per job whose state is known (omit the ones still running).
    */
   refreshJobs?(ctx: DestinationContext<Options>, jobs: readonly PendingJob[]): Promise<JobUpdate[]>;
+}
+
+/** What a destination's `validate` sees of one sync using it, as written in the config. */
+export interface ValidationInput {
+  /** The destination's own options (beside the common ones); env() references unresolved. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** The destination's common options as written (batchSize, concurrency, rateLimit, ...). */
+  readonly common: Readonly<Record<string, unknown>>;
+  readonly target: Readonly<Record<string, unknown>>;
+  /** Mapped destination field names. */
+  readonly fields: readonly string[];
+  readonly mode: SyncMode;
+  /** Config paths of the destination (`destinations.<name>`) and of the sync (`syncs.<name>`). */
+  readonly at: { readonly destination: string; readonly sync: string };
+}
+
+export interface ValidationProblem {
+  /** Full config path, e.g. `syncs.vip.target.destinations[1].accountId`. */
+  readonly path: string;
+  readonly message: string;
 }
 
 export interface PendingJob {

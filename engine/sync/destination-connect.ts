@@ -57,6 +57,7 @@ export function destinationContext(dest: NormalizedDestination, sync: Normalized
     recordJob: p.recordJob,
     recordMetric: p.recordMetric,
     throttle: p.throttle ?? (async () => undefined),
+    registerSecret: (value: string) => p.redactor.add(value),
     projectDir: p.projectDir,
   };
 }

@@ -42,7 +42,7 @@ export function googleScenarioFake(): ScenarioFake {
     start: async () => void (await server.start()),
     stop: () => server.stop(),
     destinationConfig: () =>
-      `{ type: 'google_customer_match', clientId: env('SCENARIO_GOOGLE_CLIENT_ID'), clientSecret: env('SCENARIO_GOOGLE_CLIENT_SECRET'), refreshToken: env('SCENARIO_GOOGLE_REFRESH_TOKEN'), customerId: '123-456-7890', tokenUrl: '${server.tokenUrl}', baseUrl: '${server.baseUrl}' }`,
+      `{ type: 'google_customer_match', transport: 'googleAds', clientId: env('SCENARIO_GOOGLE_CLIENT_ID'), clientSecret: env('SCENARIO_GOOGLE_CLIENT_SECRET'), refreshToken: env('SCENARIO_GOOGLE_REFRESH_TOKEN'), customerId: '123-456-7890', tokenUrl: '${server.tokenUrl}', baseUrl: '${server.baseUrl}' }`,
     target: () => `{ userListId: '555', consent: { adUserData: 'GRANTED', adPersonalization: 'GRANTED' } }`,
     fields: () => `{ email: 'email', phone: 'phone', first_name: 'first_name', last_name: 'last_name' }`,
     env: () => ({ ...ENV }),
