@@ -17,6 +17,22 @@ export let DIST = path.join(ROOT, 'dist');
 export const DATA_ROOT = path.join(BENCH_DIR, '.data');
 export const PROBE = path.join(BENCH_DIR, 'probe.mjs');
 export const SQL_WORKER = path.join(BENCH_DIR, 'sql-worker.mjs');
+export const READ_FLOOR_WORKER = path.join(BENCH_DIR, 'read-floor-worker.mjs');
+
+/**
+ * A benchmark's row count: its own variable (e.g. BENCH_INCR_ROWS), else
+ * BENCH_ROWS (scales every benchmark down at once, for a quick check), else the default.
+ */
+export function benchRows(own, fallback) {
+  const raw = process.env[own] ?? process.env.BENCH_ROWS;
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) {
+    console.error(`bench: ${process.env[own] !== undefined ? own : 'BENCH_ROWS'}=${raw} is not a positive whole number of rows`);
+    process.exit(2);
+  }
+  return n;
+}
 
 const requireFromRoot = createRequire(path.join(ROOT, 'package.json'));
 
@@ -219,6 +235,38 @@ export async function runSqlWorker(file, statements, { timed } = {}) {
   if (r.code !== 0) throw new Error(`sql-worker failed (${r.code}): ${r.stderr.slice(-2000)}`);
   const report = JSON.parse(r.stdout.trim().split('\n').pop());
   return { wallMs: r.wallMs, noise: r.noise, ...report };
+}
+
+/** audsync's plan table of a sync in a DuckDB file (the state schema is the default, `audsync`). */
+export function planTable(sync, stateSchema = 'audsync') {
+  return `"${stateSchema}"."plan__${sync}"`;
+}
+
+/** The query the engine streams its plan with (engine/plan/plan-sql.ts streamPlanSql). */
+export function streamPlanSql(sync) {
+  return `SELECT row_no, op, record_key, fields_json, row_hash, destination_record_id, previous_fields_json, in_snapshot FROM ${planTable(sync)} ORDER BY row_no`;
+}
+
+/**
+ * Reads the rows of `sql` into JavaScript the way the engine streams its plan, in a
+ * fresh Node process (bench/read-floor-worker.mjs), timed from spawn to exit too.
+ */
+export async function runReadFloor(file, sql) {
+  const r = await spawnTimed(process.execPath, [READ_FLOOR_WORKER, JSON.stringify({ file, sql })], { cwd: ROOT });
+  if (r.code !== 0) throw new Error(`read-floor-worker failed (${r.code}): ${r.stderr.slice(-2000)}`);
+  const report = JSON.parse(r.stdout.trim().split('\n').pop());
+  return { wallMs: r.wallMs, noise: r.noise, ...report };
+}
+
+/**
+ * The membership SELECT audsync compiles for a sync (`audsync compile` writes it
+ * to target/compiled/syncs/<sync>.sql): record_key, fields_json, invalid_reason.
+ */
+export async function compiledSyncSql(project) {
+  const projectDir = path.dirname(project.configPath);
+  await runCli(['compile'], { cwd: projectDir, config: project.configPath, timings: false });
+  const file = path.join(projectDir, 'target', 'compiled', 'syncs', `${project.sync}.sql`);
+  return fs.readFileSync(file, 'utf8').trim().replace(/;$/, '');
 }
 
 // ------------------------------------------------------------------ processes

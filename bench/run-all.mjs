@@ -3,11 +3,12 @@
 // Exits 1 when a benchmark missed its target or failed to run.
 //   npm run bench                      (builds first)
 //   node bench/run-all.mjs [name ...]  (only the named benchmarks, e.g. incremental-duckdb)
+//   BENCH_ROWS=200000 node bench/run-all.mjs   (every benchmark scaled down, for a quick check)
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { BENCH_DIR, checkBuilt, machine, table } from './lib.mjs';
 
-const ALL = ['incremental-duckdb', 'no-change-duckdb', 'stream-throughput'];
+const ALL = ['incremental-duckdb', 'initial-load-duckdb', 'no-change-duckdb', 'stream-throughput'];
 const selected = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
 for (const name of selected) {
   if (!ALL.includes(name)) {
@@ -60,6 +61,7 @@ const fmt = (r) => {
   if (r.unit === 'x') return `${v.toFixed(2)}x`;
   if (r.unit === 'ms') return `${Math.round(v)} ms`;
   if (r.unit === 'rows/s') return `${Math.round(v).toLocaleString('en-US')} rows/s`;
+  if (r.unit === 'share') return `${(v * 100).toFixed(0)}%`;
   return String(v);
 };
 const detail = (r) => {
@@ -67,12 +69,14 @@ const detail = (r) => {
   const f = r.figures ?? {};
   switch (r.name) {
     case 'incremental-duckdb':
-      return `audsync ${Math.round(f.audsync_ms)} ms vs floor ${Math.round(f.floor_ms)} ms; sql ${Math.round(f.sql_ms)} ms, node ${Math.round(f.node_ms)} ms`;
+      return `audsync ${Math.round(f.audsync_ms)} ms vs floor ${Math.round(f.floor_ms)} ms; lean floor ${Math.round(f.lean_floor_ms)} ms: ${(f.lean_ratio ?? NaN).toFixed(2)}x (target <= ${f.lean_target}x: ${f.lean_pass ? 'PASS' : 'FAIL'}); sql ${Math.round(f.sql_ms)} ms, node ${Math.round(f.node_ms)} ms`;
+    case 'initial-load-duckdb':
+      return `${(f.members ?? 0).toLocaleString('en-US')} members: audsync ${Math.round(f.audsync_ms)} ms vs floor ${Math.round(f.floor_ms)} ms; peak RSS ${Math.round((f.rss_peak_bytes ?? 0) / 1024 / 1024)} MiB`;
     case 'no-change-duckdb': {
-      return `${(f.members ?? 0).toLocaleString('en-US')} members; peak RSS ${Math.round((f.rss_peak_bytes ?? 0) / 1024 / 1024)} MiB`;
+      return `${(f.members ?? 0).toLocaleString('en-US')} members; peak RSS ${Math.round((f.rss_peak_bytes ?? 0) / 1024 / 1024)} MiB (target <= ${f.rss_target_mib} MiB: ${f.rss_pass ? 'PASS' : 'FAIL'})`;
     }
     case 'stream-throughput':
-      return `no-op destination; DuckDB COPY ${Math.round(f.duckdb_copy?.rows_per_s ?? 0).toLocaleString('en-US')} rows/s (${(f.copy_over_audsync ?? NaN).toFixed(1)}x audsync)`;
+      return `no-op destination ${Math.round(f.audsync_noop?.rows_per_s ?? 0).toLocaleString('en-US')} rows/s vs read floor ${Math.round(f.read_floor?.rows_per_s ?? 0).toLocaleString('en-US')} rows/s; DuckDB COPY ${Math.round(f.duckdb_copy?.rows_per_s ?? 0).toLocaleString('en-US')} rows/s (${(f.copy_over_audsync ?? NaN).toFixed(1)}x audsync)`;
     default:
       return '';
   }
