@@ -8,6 +8,8 @@ import { csvLine } from '../destinations/file/csv-line.js';
 import { env, resolveSecret } from '../engine/config/env-ref.js';
 import { ConfigError } from '../engine/errors.js';
 import { Redactor } from '../engine/commands/redactor.js';
+import { RateLimiter, type LimiterClock } from '../engine/run/rate-limiter.js';
+import { inRangesSql, mergeRanges, rangesOf, subtractRanges } from '../engine/plan/row-ranges.js';
 
 describe('cron schedules (UTC)', () => {
   const at = (s: string) => new Date(s);
@@ -105,5 +107,51 @@ describe('the built-in destination catalog', () => {
     const { BUILTIN_DESTINATION_LOADERS, loadBuiltinDestinations } = await import('../destinations/index.js');
     for (const [type, load] of Object.entries(BUILTIN_DESTINATION_LOADERS)) expect((await load()).type).toBe(type);
     expect(Object.keys(await loadBuiltinDestinations(['file', 'webhook', 'file', 'no_such', 'constructor']))).toEqual(['file', 'webhook']);
+  });
+});
+
+describe('rate limiter, on a controllable clock', () => {
+  /** A clock that stands still unless a test moves it: every wait is recorded, none is real. */
+  const fakeClock = (): LimiterClock & { t: number; waits: number[] } => {
+    const c = { t: 1_000, waits: [] as number[], now: () => c.t, sleep: async (ms: number) => void c.waits.push(ms) };
+    return c;
+  };
+
+  it('spaces turns 1000/perSecond apart, counting each', async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(20, clock);
+    for (let i = 0; i < 5; i++) await limiter.take();
+    expect(limiter.turns).toBe(5);
+    // Time stood still: each turn waits one more interval than the one before.
+    expect(clock.waits).toEqual([50, 100, 150, 200]);
+    // Once the clock has passed the next free turn, no wait.
+    clock.t += 1_000;
+    await limiter.take();
+    expect(clock.waits).toHaveLength(4);
+  });
+
+  it('turns taken at once by batches in flight queue behind each other', async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(10, clock);
+    await Promise.all([limiter.take(), limiter.take(), limiter.take()]);
+    expect(clock.waits.sort((a, b) => a - b)).toEqual([100, 200]);
+  });
+
+  it('no limit: no wait and no turn counted', async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter(null, clock);
+    await limiter.take();
+    expect([limiter.turns, clock.waits]).toEqual([0, []]);
+  });
+});
+
+describe('plan row ranges', () => {
+  it('merges, subtracts and renders ranges of plan rows', () => {
+    expect(mergeRanges([[11, 20], [1, 10], [30, 30]])).toEqual([[1, 20], [30, 30]]);
+    expect(subtractRanges([[1, 100]], [[1, 10], [21, 30], [100, 100]])).toEqual([[11, 20], [31, 99]]);
+    expect(subtractRanges([[1, 10]], [[1, 10]])).toEqual([]);
+    expect(rangesOf([5, 3, 4, 9])).toEqual([[3, 5], [9, 9]]);
+    expect(inRangesSql('p.row_no', [[3, 5], [9, 9]])).toBe('(p.row_no BETWEEN 3 AND 5 OR p.row_no = 9)');
+    expect(inRangesSql('p.row_no', [])).toBe('1 = 0');
   });
 });

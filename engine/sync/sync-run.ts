@@ -164,6 +164,8 @@ export async function runSync(p: SyncRunParams): Promise<SyncOutcome> {
     }
   } finally {
     const at = new Date().toISOString();
+    // How many turns the rate limit handed out: one per request a destination counts, else one per batch attempt.
+    if (limiter.turns > 0) recordMetric('rate_limit.turns', limiter.turns);
     if (runRowWritten) {
       await conn.execute(finishRunSql(d, schema, runId, sync.name, status, at, counts, error)).catch(() => undefined);
       const metricsSql = insertMetricsSql(d, schema, runId, sync.name, metrics, at);
