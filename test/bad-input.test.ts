@@ -33,26 +33,28 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
   it('a Handlebars syntax error names the file and line', async () => {
     p.write({ 'models/active_customers.sql': 'select id, email, tier\nfrom {{source "src" "customers"}\nwhere active\n' });
     const r = await run();
-    expectUserError(r, 2, /models\/active_customers\.sql:2: template syntax error/);
+    expectUserError(r, 1, /models\/active_customers\.sql:2: template syntax error/);
   });
 
   it('an unknown ref names the file, line and the known models', async () => {
     p.write({ 'models/active_customers.sql': 'select * from\n\n{{ref "missing_model"}} as m\n' });
     const r = await run();
-    expectUserError(r, 2, /models\/active_customers\.sql:3: unknown ref "missing_model"/);
+    expectUserError(r, 1, /models\/active_customers\.sql:3: unknown ref "missing_model"/);
     expect(r.stderr).toMatch(/Known models: active_customers/);
   });
 
   it('an unknown macro names the file and line', async () => {
     p.write({ 'models/active_customers.sql': 'select id, email, tier from {{source "src" "customers"}}\nwhere {{no_such_macro "x"}}\n' });
-    expectUserError(await run(), 2, /models\/active_customers\.sql:2: unknown macro or helper "no_such_macro"/);
+    expectUserError(await run(), 1, /models\/active_customers\.sql:2: unknown macro or helper "no_such_macro"/);
   });
 
   it('a SQL error in a model names the model and what the warehouse said', async () => {
     p.write({ 'models/active_customers.sql': 'select id, email, tier, no_such_column from {{source "src" "customers"}}\n' });
     const r = await run();
-    expectUserError(r, 2, /models\/active_customers\.sql: the warehouse rejected the model's SQL: .*no_such_column/);
-    expect(r.events.find((e) => e.event === 'error')).toMatchObject({ error: { type: 'CompileError' }, exit_code: 2 });
+    expectUserError(r, 1, /models\/active_customers\.sql: the warehouse rejected the model's SQL: .*no_such_column/);
+    // The model's mistake fails its own sync (recorded, reported), not the whole invocation.
+    expect(finished(r, 'active_to_hook')).toMatchObject({ status: 'failed', error: expect.stringMatching(/no_such_column/) });
+    expect(r.events.find((e) => e.event === 'run_finished')).toMatchObject({ exit_code: 1 });
   });
 
   it('an unknown destination names the sync path and the known ones', async () => {
@@ -73,19 +75,22 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
   it('a key column missing from the model lists the columns it has', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace("key: 'id'", "key: 'customer_id'") });
     const r = await run();
-    expectUserError(r, 2, /syncs\.active_to_hook\.key: column "customer_id" is not in model active_customers/);
+    expectUserError(r, 1, /syncs\.active_to_hook\.key: column "customer_id" is not in model active_customers/);
     expect(r.stderr).toMatch(/The model returns: id, email, tier/);
   });
 
   it('a mapped column missing from the model names the field', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url, { fields: `{ email: 'email', phone: 'phone_number' }` }) });
-    expectUserError(await run(), 2, /syncs\.active_to_hook\.fields\.phone: column "phone_number" is not in model/);
+    expectUserError(await run(), 1, /syncs\.active_to_hook\.fields\.phone: column "phone_number" is not in model/);
   });
 
   it('a missing env var for a secret names the variable and who needs it', async () => {
     const r = await run({ HOOK_SECRET: '' });
-    expectUserError(r, 2, /destinations\.hook\.secret: environment variable HOOK_SECRET is empty/);
-    expect(await p.count('SELECT count(*) FROM audsync.sync_runs')).toBe(0);
+    expectUserError(r, 1, /destinations\.hook\.secret: environment variable HOOK_SECRET is empty/);
+    const runs = await p.query('SELECT status, error, members FROM audsync.sync_runs');
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: 'failed', members: null });
+    expect(String(runs[0]?.error)).toMatch(/HOOK_SECRET is empty/);
   });
 
   it('duplicate keys fail the sync before sending, with the count and samples', async () => {
@@ -145,7 +150,7 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
   it('an identifier that tries SQL injection is quoted safely and the source survives', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace("key: 'id'", `key: 'id" FROM src.customers; DROP TABLE src.customers; --'`) });
     const r = await run();
-    expectUserError(r, 2, /syncs\.active_to_hook\.key: column "id" FROM src\.customers; DROP TABLE src\.customers; --" is not in model/);
+    expectUserError(r, 1, /syncs\.active_to_hook\.key: column "id" FROM src\.customers; DROP TABLE src\.customers; --" is not in model/);
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url, { fields: `{ "x') ; DROP TABLE src.customers; --": 'email' }` }) });
     hook.knobs.failNext = [];
     const planned = await p.cli(['plan', '--json'], HOOK_ENV);

@@ -132,7 +132,9 @@ describe('the CLI', () => {
     while (hook.batches.length < 2) await new Promise((r) => setTimeout(r, 10));
     child.kill('SIGTERM');
     const r = await done;
-    expect(r.code).toBe(1);
+    // 128 + 15, as a shell reports it; the JSON says the same.
+    expect(r.code).toBe(143);
+    expect(r.events.find((e) => e.event === 'run_finished')).toMatchObject({ exit_code: 143, signal: 'SIGTERM' });
     const f = finished(r, 'active_to_hook');
     expect(f.status).toBe('aborted');
     const aborted = await p.count(`SELECT count(*) FROM audsync.sync_changelog WHERE status = 'aborted'`);

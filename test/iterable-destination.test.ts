@@ -141,7 +141,7 @@ describe('iterable destination', () => {
     fake.knobs.dropKeys.add('person3@example.com');
     const r = await run();
     // successCount says one is missing but not which: the batch's unlisted rows are unconfirmed.
-    expect(finished(r, 'people_it')).toMatchObject({ status: 'warning', counts: { succeeded_add: 0, failed: 4 } });
+    expect(finished(r, 'people_it')).toMatchObject({ status: 'failed', counts: { succeeded_add: 0, failed: 4 } });
     const [row] = await p.query(`SELECT error_code, error_message FROM audsync.sync_changelog WHERE record_key = 'person3@example.com'`);
     expect(row).toEqual({ error_code: 'unconfirmed', error_message: 'Iterable counted 3 successes for 4 subscribers it did not list as failed; not confirmed, retried next run' });
     fake.knobs.dropKeys.clear();

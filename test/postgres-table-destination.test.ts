@@ -199,7 +199,9 @@ export default defineConfig({
     await appTable();
     await project(2, { dest: ', maxAttempts: 2' });
     let r = await run({ APP_DB_URL: 'postgres://postgres@127.0.0.1:1/test' });
-    expect(finished(r, 'vip')).toMatchObject({ status: 'warning', counts: { failed: 2 } });
+    expect(r.code).toBe(1);
+    expect(finished(r, 'vip')).toMatchObject({ status: 'failed', counts: { failed: 2 } });
+    expect(finished(r, 'vip').error).toMatch(/^2 of 2 rows failed: gave up after 2 attempts: destination app: PostgreSQL: .*ECONNREFUSED/);
     expect(r.events.find((e) => e.event === 'retry')?.reason).toMatch(/destination app: PostgreSQL: .*ECONNREFUSED/);
 
     r = await run({ APP_DB_URL: url.replace(/\/[^/]*$/, '/audsync_no_such_database') });

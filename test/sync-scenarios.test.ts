@@ -104,8 +104,11 @@ describe.each(warehouses)('sync scenarios on $name', (wh) => {
     hook.knobs.failNext = Array(8).fill(503);
     hook.knobs.retryAfter = '0';
     const r = await run();
-    expect(r.code).toBe(0);
-    expect(finished(r, 'active_to_hook')).toMatchObject({ status: 'warning', counts: { failed: 10, succeeded_add: 0 } });
+    // Nothing delivered of a non-empty plan is a failure, with the cause and an example key.
+    expect(r.code).toBe(1);
+    expect(finished(r, 'active_to_hook')).toMatchObject({ status: 'failed', counts: { failed: 10, succeeded_add: 0 } });
+    expect(finished(r, 'active_to_hook').error).toMatch(/^10 of 10 rows failed: gave up after 8 attempts: .*503.* \(e\.g\. key \d+\)$/);
+    expect(r.events.find((e) => e.event === 'run_finished')).toMatchObject({ exit_code: 1 });
     expect(await p.count(`SELECT count(*) FROM audsync.sync_changelog WHERE status = 'failed'`)).toBe(10);
     const again = await run();
     expect(finished(again, 'active_to_hook')).toMatchObject({ status: 'success', counts: { planned_add: 10, succeeded_add: 10 } });

@@ -14,6 +14,11 @@ interface GlobalFlags {
   due?: boolean;
 }
 
+/** 128 + the signal's number, as shells report a process a signal stopped. */
+function signalExitCode(sig: NodeJS.Signals): number {
+  return sig === 'SIGINT' ? 130 : sig === 'SIGTERM' ? 143 : 1;
+}
+
 /** Parses argv, runs one command, and resolves to the process exit code. The library never imports this file. */
 export async function main(argv: string[]): Promise<number> {
   const cli = cac('audsync');
@@ -63,11 +68,14 @@ export async function main(argv: string[]): Promise<number> {
     .option('--full-refresh', 're-send every member, still removing who left, and rebuild the snapshot')
     .option('--force', 'override guardrails')
     .option('--due', 'run only syncs whose schedule is due')
-    .action((flags: GlobalFlags) => {
+    .option('--fail-fast', 'stop at the first sync that fails or aborts; skip the rest')
+    .action((flags: GlobalFlags & { failFast?: boolean }) => {
       action = async (out) => {
         const controller = new AbortController();
-        const onSignal = (): void => {
-          if (controller.signal.aborted) process.exit(130);
+        let signalled: NodeJS.Signals | undefined;
+        const onSignal = (sig: NodeJS.Signals): void => {
+          if (controller.signal.aborted) process.exit(signalExitCode(sig));
+          signalled = sig;
           process.stderr.write('stopping after the batches in flight (press Ctrl-C again to quit now)\n');
           controller.abort();
         };
@@ -75,14 +83,16 @@ export async function main(argv: string[]): Promise<number> {
         process.on('SIGTERM', onSignal);
         const { runCommand } = await import('../commands/run-command.js');
         const results = await runCommand(
-          { config: flags.config!, select: flags.select, fullRefresh: flags.fullRefresh, force: flags.force, due: flags.due, signal: controller.signal },
+          { config: flags.config!, select: flags.select, fullRefresh: flags.fullRefresh, force: flags.force, due: flags.due, failFast: flags.failFast, signal: controller.signal },
           out.event,
         );
+        // A signal wins: the orchestrator asked us to stop, and must not read the run as complete.
+        const code = signalled ? signalExitCode(signalled) : results.some((r) => r.status === 'failed' || r.status === 'aborted') ? EXIT.syncFailed : EXIT.ok;
         out.line(
-          { event: 'run_finished', syncs: results.map((r) => ({ sync: r.sync, status: r.status })), exit_code: 0 },
-          results.length === 0 ? 'nothing to run' : '',
+          { event: 'run_finished', syncs: results.map((r) => ({ sync: r.sync, status: r.status })), exit_code: code, ...(signalled ? { signal: signalled } : {}) },
+          results.length === 0 ? 'nothing to run' : signalled ? `stopped by ${signalled}` : '',
         );
-        return results.some((r) => r.status === 'failed' || r.status === 'aborted') ? EXIT.syncFailed : EXIT.ok;
+        return code;
       };
     });
 

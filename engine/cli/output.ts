@@ -26,6 +26,10 @@ function jsonOutput(): Output {
         lastProgress = now;
       }
       write(e);
+      // stdout carries machine events; a person reading the orchestrator's log still sees why a sync failed.
+      if (e.event === 'sync_finished' && (e.status === 'failed' || e.status === 'aborted') && e.error) {
+        process.stderr.write(`error: ${e.sync}: ${e.error}\n${e.hint ? `hint: ${e.hint}\n` : ''}`);
+      }
     },
     line(obj) {
       write(obj);

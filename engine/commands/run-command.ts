@@ -1,4 +1,5 @@
-import { LockError } from '../errors.js';
+import { AudsyncError, LockError } from '../errors.js';
+import type { NormalizedSync } from '../config/normalized-config.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
 import { prepareSync, type PreparedSync } from '../plan/sync-planner.js';
 import { ensureStateTablesSql } from '../state/state-sql.js';
@@ -7,6 +8,8 @@ import { dueSyncs } from '../sync/due-syncs.js';
 import type { Reporter } from '../sync/run-events.js';
 import { runSync, type SyncOutcome } from '../sync/sync-run.js';
 import { previewSync } from '../sync/sync-preview.js';
+import { recordPreparationFailure } from '../sync/sync-failure.js';
+import { writeRunResults } from '../sync/run-results.js';
 import { Redactor } from './redactor.js';
 import { newRunId } from './run-id.js';
 import { modelFileOf, openWorkspace, selectSyncs } from './workspace.js';
@@ -19,35 +22,62 @@ export interface RunOptions {
   fullRefresh?: boolean;
   force?: boolean;
   due?: boolean;
+  /** Stop at the first sync that fails or aborts; the rest are skipped. */
+  failFast?: boolean;
   /** Only plan: materialize and diff, send nothing, write no run rows. */
   planOnly?: boolean;
   signal?: AbortSignal;
   now?: Date;
 }
 
+const stoppedBad = (o: SyncOutcome): boolean => o.status === 'failed' || o.status === 'aborted';
+
 /**
  * `audsync run` and `audsync plan`: maps the command onto the sync stage.
- * Everything that can be checked before sending (config, templates, model SQL,
- * columns, secrets) is checked for every selected sync first, so a mistake
- * stops the run before any sync starts.
+ * A config that cannot be loaded stops everything (a usage error). Past that,
+ * each sync stands alone: one whose preparation fails (model, columns, secrets)
+ * is recorded as failed and the others still run, unless `failFast`.
  */
 export async function runCommand(opts: RunOptions, report: Reporter): Promise<SyncOutcome[]> {
+  const startedAt = new Date();
   const ws = await openWorkspace(opts.config);
   let syncs = selectSyncs(ws.config, opts.select);
   const redactor = new Redactor();
   const conn = await openWarehouse(ws.config);
+  const runId = newRunId(opts.now);
+  const outcomes: SyncOutcome[] = [];
+  const skip = (sync: NormalizedSync, reason: string): void => {
+    report({ event: 'skipped', sync: sync.name, reason });
+    outcomes.push({ sync: sync.name, status: 'aborted', error: reason });
+  };
+  const stopReason = (): string | undefined =>
+    opts.signal?.aborted ? 'interrupted (signal) before it started' : opts.failFast && outcomes.some(stoppedBad) ? '--fail-fast: an earlier sync did not succeed' : undefined;
   try {
     for (const sql of ensureStateTablesSql(conn.dialect, ws.config.stateSchema)) await conn.execute(sql);
     if (opts.due) syncs = await dueSyncs(conn, ws.config, syncs, opts.now ?? new Date(), report);
+    // Every selected sync is checked before any sends, so mistakes show up front.
     const prepared: PreparedSync[] = [];
     for (const sync of syncs) {
-      prepared.push(await prepareSync(conn, ws.compiler, ws.config, sync, modelFileOf(ws, sync.model)));
-      if (!opts.planOnly) resolveDestinationOptions(ws.config.destinations[sync.destination]!, redactor);
+      const stop = stopReason();
+      if (stop) {
+        skip(sync, stop);
+        continue;
+      }
+      try {
+        const p = await prepareSync(conn, ws.compiler, ws.config, sync, modelFileOf(ws, sync.model));
+        if (!opts.planOnly) resolveDestinationOptions(ws.config.destinations[sync.destination]!, redactor);
+        prepared.push(p);
+      } catch (e) {
+        if (!(e instanceof AudsyncError)) throw e;
+        outcomes.push(await recordPreparationFailure(conn, ws.config, sync, runId, e, redactor, report, !opts.planOnly));
+      }
     }
-    const runId = newRunId(opts.now);
-    const outcomes: SyncOutcome[] = [];
     for (const p of prepared) {
-      if (opts.signal?.aborted) break;
+      const stop = stopReason();
+      if (stop) {
+        skip(p.sync, stop);
+        continue;
+      }
       try {
         outcomes.push(
           opts.planOnly
@@ -57,12 +87,14 @@ export async function runCommand(opts: RunOptions, report: Reporter): Promise<Sy
       } catch (e) {
         // Another run holds this sync: the other selected syncs still run; the exit code says one did not.
         if (!(e instanceof LockError)) throw e;
-        report({ event: 'skipped', sync: p.sync.name, reason: `${e.message}${e.hint ? ` (${e.hint})` : ''}` });
-        outcomes.push({ sync: p.sync.name, status: 'aborted' });
+        const reason = `${e.message}${e.hint ? ` (${e.hint})` : ''}`;
+        report({ event: 'skipped', sync: p.sync.name, reason });
+        outcomes.push({ sync: p.sync.name, status: 'aborted', error: reason });
       }
     }
     return outcomes;
   } finally {
     await conn.close();
+    if (!opts.planOnly) writeRunResults(ws.config.projectDir, { runId, startedAt, args: { select: opts.select ?? null, full_refresh: !!opts.fullRefresh, force: !!opts.force, due: !!opts.due, fail_fast: !!opts.failFast }, outcomes, report });
   }
 }

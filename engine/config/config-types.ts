@@ -76,6 +76,16 @@ export interface GuardrailConfig {
   maxAddPercent?: number;
   /** Abort when the audience has fewer members than this. */
   minMembers?: number;
+  /** The run is `failed` (exit 1) when more than this percent of its planned rows failed after retries. Default 50. */
+  maxFailedPercent?: number;
+  /** The run is `failed` (exit 1) when the destination rejected more than this percent of its planned rows. Default 50. */
+  maxRejectedPercent?: number;
+  /**
+   * Rows the destination rejected for the same reason on this many consecutive
+   * runs are quarantined: not sent again until their fields change or
+   * `audsync retry` releases them. Default 3; 0 turns quarantine off.
+   */
+  quarantineAfterRuns?: number;
 }
 
 export interface SyncConfig {

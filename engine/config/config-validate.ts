@@ -331,7 +331,7 @@ function validateSync(
   if (g !== undefined && !isRecord(g)) p.add(`${at}.guardrails`, 'must be an object');
   const gr = isRecord(g) ? g : {};
   for (const k of Object.keys(gr)) {
-    if (!['maxRemovePercent', 'maxAddPercent', 'minMembers'].includes(k)) p.add(`${at}.guardrails.${k}`, 'unknown guardrail');
+    if (!GUARDRAIL_KEYS.includes(k)) p.add(`${at}.guardrails.${k}`, `unknown guardrail (known: ${GUARDRAIL_KEYS.join(', ')})`);
   }
   const prehashed = (s.prehashed ?? 'passthrough') as PrehashedRule;
   if (!PREHASHED_RULES.includes(prehashed)) p.add(`${at}.prehashed`, `must be ${PREHASHED_RULES.join(' | ')}`);
@@ -350,6 +350,20 @@ function validateSync(
       maxRemovePercent: percent(gr.maxRemovePercent, `${at}.guardrails.maxRemovePercent`, p) ?? DEFAULTS.maxRemovePercent,
       maxAddPercent: percent(gr.maxAddPercent, `${at}.guardrails.maxAddPercent`, p),
       minMembers,
+      maxFailedPercent: percent(gr.maxFailedPercent, `${at}.guardrails.maxFailedPercent`, p) ?? DEFAULTS.maxFailedPercent,
+      maxRejectedPercent: percent(gr.maxRejectedPercent, `${at}.guardrails.maxRejectedPercent`, p) ?? DEFAULTS.maxRejectedPercent,
+      quarantineAfterRuns: gr.quarantineAfterRuns === undefined ? DEFAULTS.quarantineAfterRuns : nonNegativeInt(gr.quarantineAfterRuns, `${at}.guardrails.quarantineAfterRuns`, p),
     },
   };
+}
+
+const GUARDRAIL_KEYS = ['maxRemovePercent', 'maxAddPercent', 'minMembers', 'maxFailedPercent', 'maxRejectedPercent', 'quarantineAfterRuns'];
+
+/** 0 is meaningful here (quarantine off); anything else must be a whole number. */
+function nonNegativeInt(v: unknown, at: string, p: Problems): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 1000) {
+    p.add(at, 'must be a whole number from 0 to 1000 (0 turns it off)');
+    return 0;
+  }
+  return v;
 }

@@ -55,6 +55,12 @@ export interface NormalizedSync {
     readonly maxRemovePercent: number;
     readonly maxAddPercent: number | undefined;
     readonly minMembers: number | undefined;
+    /** A run that failed (transiently) on more than this percent of its planned rows is `failed`, not `warning`. */
+    readonly maxFailedPercent: number;
+    /** A run whose destination rejected more than this percent of its planned rows is `failed`. */
+    readonly maxRejectedPercent: number;
+    /** Rows rejected for the same reason on this many consecutive runs are quarantined; 0 never quarantines. */
+    readonly quarantineAfterRuns: number;
   };
 }
 
@@ -64,6 +70,10 @@ export const DEFAULTS = {
   mode: 'mirror' as SyncMode,
   /** An emptied upstream table would remove 100%: this stops it with room for ordinary churn. */
   maxRemovePercent: 50,
+  /** Past half of the plan undelivered, a run is a failure, not a partial success. */
+  maxFailedPercent: 50,
+  maxRejectedPercent: 50,
+  quarantineAfterRuns: 3,
   maxAttempts: 8,
   retryBaseDelayMs: 500,
   timeoutMs: 30_000,

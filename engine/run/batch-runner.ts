@@ -98,6 +98,7 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
   /** The batch's outcomes, or null when the sync stopped before its first attempt (nothing was sent). */
   const sendWithRetry = async (ops: PlanOperation[], id: string, seq: number, isLast: boolean): Promise<RowOutcome[] | null> => {
     let lastReason = '';
+    let interruptedWait = false;
     for (let attempt = 1; attempt <= o.maxAttempts; attempt++) {
       if (fatal) {
         if (attempt === 1) return null;
@@ -117,11 +118,21 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
         if (attempt === o.maxAttempts) break;
         const delay = retryDelayMs(attempt, o.retryBaseDelayMs, e instanceof DestinationError ? e.retryAfterMs : undefined);
         o.onRetry?.({ batchId: id, attempt, delayMs: Math.round(delay), reason: lastReason });
-        await sleep(delay);
+        try {
+          // A signal ends the wait at once: a Retry-After of minutes must not hold a SIGTERM.
+          await sleep(delay, undefined, o.signal ? { signal: o.signal } : undefined);
+        } catch {
+          interruptedWait = true;
+          break;
+        }
       }
     }
     const at = new Date().toISOString();
-    const message = fatal ? 'not confirmed: the sync stopped' : `gave up after ${o.maxAttempts} attempts: ${lastReason}`;
+    const message = fatal
+      ? 'not confirmed: the sync stopped'
+      : interruptedWait
+        ? `interrupted (signal) while waiting to retry after: ${lastReason}`
+        : `gave up after ${o.maxAttempts} attempts: ${lastReason}`;
     return ops.map((op) => ({ operation: op, status: 'failed', destinationRecordId: null, errorCode: 'transient', errorMessage: message, attemptedAt: at }));
   };
 

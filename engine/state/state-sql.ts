@@ -77,8 +77,9 @@ export function emptyCounts(): RunCounts {
   return { members: 0, invalid: 0, planned_add: 0, planned_change: 0, planned_remove: 0, succeeded_add: 0, succeeded_change: 0, succeeded_remove: 0, rejected: 0, failed: 0 };
 }
 
-export function finishRunSql(d: Dialect, schema: string, runId: string, sync: string, status: string, finishedAt: string, counts: RunCounts, error: string | null): string {
-  const sets = Object.entries(counts).map(([k, v]) => `${k} = ${Math.trunc(v)}`);
+/** `membersKnown` false: the run stopped before it counted the audience, so `members` stays NULL (unknown, not 0). */
+export function finishRunSql(d: Dialect, schema: string, runId: string, sync: string, status: string, finishedAt: string, counts: RunCounts, error: string | null, membersKnown = true): string {
+  const sets = Object.entries(counts).map(([k, v]) => (k === 'members' && !membersKnown ? 'members = NULL' : `${k} = ${Math.trunc(v)}`));
   return `UPDATE ${d.relation(schema, 'sync_runs')} SET status = ${d.quoteLiteral(status)}, finished_at = CAST(${d.quoteLiteral(finishedAt)} AS ${d.types.timestamp}), ${sets.join(', ')}, error = ${error === null ? 'NULL' : d.quoteLiteral(error)}
 WHERE run_id = ${d.quoteLiteral(runId)} AND sync_name = ${d.quoteLiteral(sync)}`;
 }

@@ -14,11 +14,17 @@ import { connectDestination, destinationContext } from './destination-connect.js
 import { refreshPendingJobs } from './destination-jobs.js';
 import { decideFullRefresh } from './full-refresh-resume.js';
 import { plannedEvent, type Reporter, type SyncStatus } from './run-events.js';
+import { CauseTally, deliveryVerdict } from './run-verdict.js';
 
 export interface SyncOutcome {
   readonly sync: string;
   readonly status: SyncStatus;
   readonly plan?: SyncPlan;
+  readonly runId?: string;
+  readonly counts?: RunCounts;
+  readonly error?: string | null;
+  readonly hint?: string | null;
+  readonly durationMs?: number;
 }
 
 export interface SyncRunParams {
@@ -41,6 +47,12 @@ export interface SyncRunParams {
  * drained before the run row is finished and the lock released.
  */
 export async function runSync(p: SyncRunParams): Promise<SyncOutcome> {
+  let finished: SyncOutcome | undefined;
+  const outcome = await runSyncOnce(p, (o) => (finished = o));
+  return { ...outcome, ...finished };
+}
+
+async function runSyncOnce(p: SyncRunParams, onFinished: (o: SyncOutcome) => void): Promise<SyncOutcome> {
   const { conn, config, prepared, runId, redactor, report } = p;
   const { sync, tables } = prepared;
   const d = conn.dialect;
@@ -109,6 +121,7 @@ export async function runSync(p: SyncRunParams): Promise<SyncOutcome> {
       }
       await logPlan(conn, tables, runId, planned, fullRefresh, new Date().toISOString());
       const reconciling = plan.pending > 0;
+      const causes = new CauseTally();
       const client = await connectDestination(dest, contextFor(planned));
       let result;
       try {
@@ -125,6 +138,7 @@ export async function runSync(p: SyncRunParams): Promise<SyncOutcome> {
           signal: p.signal,
           logIntent: (batch) => logIntent(conn, tables, runId, batch.ranges, new Date().toISOString()),
           commit: async (batch, outcomes) => {
+            causes.add(outcomes);
             const batchJobs = jobs.splice(0);
             try {
               await commitOutcomes(conn, schema, prepared, runId, batch, outcomes, batchJobs, fullRefresh, reconciling);
@@ -150,8 +164,7 @@ export async function runSync(p: SyncRunParams): Promise<SyncOutcome> {
         error = result.fatal ? stopReason : 'interrupted (signal); rows not sent are planned again next run';
         hint = result.fatal instanceof AudsyncError ? (result.fatal.hint ?? null) : null;
       } else {
-        status = pr.rejected + pr.failed > 0 ? 'warning' : 'success';
-        if (status === 'warning') error = `${pr.rejected} rejected, ${pr.failed} failed; they are retried next run`;
+        ({ status, error, hint } = deliveryVerdict(sync, planned, pr, causes));
       }
       return { sync: sync.name, status, plan };
     } catch (e) {
@@ -167,12 +180,14 @@ export async function runSync(p: SyncRunParams): Promise<SyncOutcome> {
     // How many turns the rate limit handed out: one per request a destination counts, else one per batch attempt.
     if (limiter.turns > 0) recordMetric('rate_limit.turns', limiter.turns);
     if (runRowWritten) {
-      await conn.execute(finishRunSql(d, schema, runId, sync.name, status, at, counts, error)).catch(() => undefined);
+      await conn.execute(finishRunSql(d, schema, runId, sync.name, status, at, counts, error, plan !== undefined)).catch(() => undefined);
       const metricsSql = insertMetricsSql(d, schema, runId, sync.name, metrics, at);
       if (metricsSql) await conn.execute(metricsSql).catch(() => undefined);
     }
     await release();
-    report({ event: 'sync_finished', sync: sync.name, run_id: runId, status, counts, error, hint, duration_ms: Date.now() - started });
+    const durationMs = Date.now() - started;
+    onFinished({ sync: sync.name, status, runId, counts, error, hint, durationMs });
+    report({ event: 'sync_finished', sync: sync.name, run_id: runId, status, counts, error, hint, duration_ms: durationMs });
   }
 }
 
