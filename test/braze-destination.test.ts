@@ -217,11 +217,14 @@ describe('braze destination', () => {
       expect(bz.subscriptions.get(GROUP)!.get('4')).toBe('subscribed');
     });
 
-    it('a subscription call Braze refuses rejects its rows, so they are tried again next run', async () => {
+    it('a subscription call Braze refuses rejects its rows, so they are tried again next run; all refused fails the sync with the cause', async () => {
       await project({ target: `{ subscriptionGroupId: 'sg-unknown' }` });
       await p.exec(...seed(3));
       const r = await run();
-      expect(finished(r, 'people_bz')).toMatchObject({ status: 'warning', counts: { rejected: 3 } });
+      expect(r.code).toBe(1);
+      const done = finished(r, 'people_bz');
+      expect(done).toMatchObject({ status: 'failed', counts: { rejected: 3 } });
+      expect(String(done.error)).toContain('Subscription group sg-unknown not found');
       const [row] = await p.query(`SELECT error_code, error_message FROM audsync.sync_changelog WHERE record_key = '1'`);
       expect(row).toEqual({ error_code: 'subscription_400', error_message: 'Braze refused to set subscription state subscribed: HTTP 400: Subscription group sg-unknown not found' });
     });
