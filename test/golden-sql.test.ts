@@ -8,6 +8,7 @@ import { createPlanSql, ensureSyncTablesSql, materializeMembersSql, streamPlanSq
 import { syncTables, type SyncTables } from '../engine/plan/plan-tables.js';
 import { abortRowsSql, commitBatchSql, logRangesSql, pendingFromLogSql, recountRunSql, uncertainRowsSql } from '../engine/state/plan-log-sql.js';
 import { audienceEventsSql, emptyCounts, finishRunSql } from '../engine/state/state-sql.js';
+import { releaseStaleRejectionsSql } from '../engine/state/rejection-sql.js';
 
 /**
  * The exact statements each dialect sends, one file per case under
@@ -27,12 +28,16 @@ const CASES: Record<string, (d: Dialect, t: SyncTables) => string[]> = {
   'plan-full-refresh-reconciling': (d, t) => createPlanSql(d, t, 'mirror', true, true),
   'plan-update': (d, t) => createPlanSql(d, t, 'update', false),
   'plan-remove': (d, t) => createPlanSql(d, t, 'remove', false),
+  // A sync with quarantined rows: they stay out of the plan while their fields are the same.
+  'plan-mirror-quarantine': (d, t) => createPlanSql(d, t, 'mirror', false, false, false, 's'),
+  'plan-remove-quarantine': (d, t) => createPlanSql(d, t, 'remove', false, false, false, 's'),
+  'release-stale-rejections': (d, t) => [releaseStaleRejectionsSql(d, t, 's')],
   'plan-stream': (_d, t) => [streamPlanSql(t)],
   'commit-batch': (d, t) =>
-    commitBatchSql(d, 'audsync', t, { runId: 'r1', sync: 's', ranges: [[1, 500], [1001, 1200]], attemptedAt: AT, mayReplace: true, keepRemoved: false, settlesPending: true, hasFailed: true }),
+    commitBatchSql(d, 'audsync', t, { runId: 'r1', sync: 's', ranges: [[1, 500], [1001, 1200]], attemptedAt: AT, mayReplace: true, keepRemoved: false, settlesPending: true, hasFailed: true, hasRejected: true, hadTracked: true, quarantineAfterRuns: 3 }),
   // An initial load's batch: adds of keys the snapshot lacks, nothing pending, no failure.
   'commit-batch-new-members': (d, t) =>
-    commitBatchSql(d, 'audsync', t, { runId: 'r1', sync: 's', ranges: [[1, 10000]], attemptedAt: AT, mayReplace: false, keepRemoved: false, settlesPending: false, hasFailed: false }),
+    commitBatchSql(d, 'audsync', t, { runId: 'r1', sync: 's', ranges: [[1, 10000]], attemptedAt: AT, mayReplace: false, keepRemoved: false, settlesPending: false, hasFailed: false, hasRejected: false, hadTracked: false, quarantineAfterRuns: 3 }),
   'plan-log': (d, t) => [logRangesSql(d, t, 'r1', 'planned', [[1, 1200]], AT), logRangesSql(d, t, 'r1', 'intent', [[1, 500]], AT)],
   'settle-last-plan': (d, t) => [
     uncertainRowsSql(d, 'audsync', t, 'r0', 's', [[501, 1000]], AT),

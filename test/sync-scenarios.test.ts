@@ -137,6 +137,47 @@ describe.each(warehouses)('sync scenarios on $name', (wh) => {
     expect(hook.audience).toEqual(await expectedAudience(p));
   });
 
+  it('rows refused for the same reason run after run are quarantined and held back; a field change, audsync retry or leaving releases them', async () => {
+    p = await createFixture(wh, hook, 20, { guardrails: '{ quarantineAfterRuns: 2, maxRejectedPercent: 100 }' });
+    for (const k of ['5', '6', '7']) hook.knobs.rejectKeys.set(k, 'invalid email');
+    const quarantinedNow = async () => Number((await p.query(`SELECT quarantined FROM audsync.sync_health`))[0]!.quarantined);
+    expect(finished(await run(), 'active_to_hook')).toMatchObject({ status: 'warning', counts: { rejected: 3 }, quarantined: 0, newly_quarantined: 0 });
+    // Second refusal in a row, for the same reason: quarantined (something else is delivered, so the run is a warning).
+    await p.exec(`UPDATE src.customers SET tier = 'platinum' WHERE id = 1`);
+    const second = finished(await run(), 'active_to_hook');
+    expect(second).toMatchObject({ status: 'warning', counts: { rejected: 3, succeeded_change: 1 }, quarantined: 3, newly_quarantined: 3 });
+    expect(second.error).toContain('3 row(s) quarantined after 2 runs refused for the same reason');
+    expect(await quarantinedNow()).toBe(3);
+    const tracked = await p.query(`SELECT record_key, streak, error_message FROM audsync.row_rejections WHERE quarantined_at IS NOT NULL ORDER BY record_key`);
+    expect(tracked.map((r) => [r.record_key, Number(r.streak), r.error_message])).toEqual([['5', 2, 'invalid email'], ['6', 2, 'invalid email'], ['7', 2, 'invalid email']]);
+    // Held back: nothing is sent and the run is a success.
+    hook.reset();
+    const third = await run();
+    expect(third.events.find((e) => e.event === 'planned')).toMatchObject({ add: 0, quarantined: 3 });
+    expect(finished(third, 'active_to_hook')).toMatchObject({ status: 'success', quarantined: 3 });
+    expect(hook.attemptIds).toHaveLength(0);
+    // A field change is a new row: sent again (and accepted now).
+    hook.knobs.rejectKeys.delete('5');
+    await p.exec(`UPDATE src.customers SET email = 'fixed5@example.com' WHERE id = 5`);
+    expect(finished(await run(), 'active_to_hook')).toMatchObject({ status: 'success', counts: { planned_add: 1, succeeded_add: 1 }, quarantined: 2 });
+    expect(hook.audience.get('5')).toMatchObject({ email: 'fixed5@example.com' });
+    // audsync retry releases one key, then the next run sends it.
+    hook.knobs.rejectKeys.delete('6');
+    const retried = await p.cli(['retry', '--sync', 'active_to_hook', '--key', '6', '--json']);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.events).toContainEqual({ event: 'retry_released', sync: 'active_to_hook', released: 1 });
+    expect(finished(await run(), 'active_to_hook')).toMatchObject({ status: 'success', counts: { planned_add: 1, succeeded_add: 1 }, quarantined: 1 });
+    expect(hook.audience.has('6')).toBe(true);
+    // A member who leaves takes their quarantine along.
+    await p.exec(`UPDATE src.customers SET active = FALSE WHERE id = 7`);
+    expect(finished(await run(), 'active_to_hook')).toMatchObject({ status: 'success', quarantined: 0 });
+    expect(await quarantinedNow()).toBe(0);
+    expect(await p.count(`SELECT count(*) FROM audsync.row_rejections`)).toBe(0);
+    expect(hook.audience).toEqual(await expectedAudience(p));
+    const none = await p.cli(['retry', 'active_to_hook', '--json']);
+    expect(none.events).toContainEqual({ event: 'retry_released', sync: 'active_to_hook', released: 0 });
+  });
+
   it('kill -9 in the middle of streaming, then an immediate rerun, converges with nothing lost', async () => {
     p = await createFixture(wh, hook, 400, { batchSize: 10 });
     hook.knobs.delayMs = 60;

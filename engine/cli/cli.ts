@@ -113,6 +113,24 @@ export async function main(argv: string[]): Promise<number> {
       };
     });
 
+  cli
+    .command('retry [sync]', 'send quarantined rows of a sync again on its next run')
+    .option('--sync <name>', 'the sync whose quarantined rows to release')
+    .option('--key <key>', 'release only this record key')
+    .action((positional: string | undefined, flags: GlobalFlags & { sync?: string; key?: string }) => {
+      action = async (out) => {
+        const name = flags.sync ?? positional;
+        if (!name) throw new ConfigError('retry: which sync?', { hint: 'audsync retry --sync <name> [--key <record key>]' });
+        const { retryCommand } = await import('../commands/retry-command.js');
+        const r = await retryCommand({ config: flags.config!, sync: name, key: flags.key === undefined ? undefined : String(flags.key) });
+        out.line(
+          { event: 'retry_released', sync: r.sync, released: r.released },
+          r.released === 0 ? `${r.sync}: no quarantined rows${flags.key === undefined ? '' : ` for key ${String(flags.key)}`}` : `${r.sync}: ${r.released} quarantined row(s) released; the next run sends them again`,
+        );
+        return EXIT.ok;
+      };
+    });
+
   cli.help();
   cli.version(VERSION);
 
@@ -122,7 +140,7 @@ export async function main(argv: string[]): Promise<number> {
     if (parsed.options.help || parsed.options.version) return EXIT.ok;
     if (!cli.matchedCommand) {
       const name = parsed.args[0];
-      throw new ConfigError(name ? `unknown command "${name}"` : 'no command given', { hint: 'Commands: init, compile, plan, run, status. See audsync --help.' });
+      throw new ConfigError(name ? `unknown command "${name}"` : 'no command given', { hint: 'Commands: init, compile, plan, run, status, retry. See audsync --help.' });
     }
     await cli.runMatchedCommand();
     const out = createOutput(wantsJson);

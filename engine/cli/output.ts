@@ -62,7 +62,7 @@ function ttyOutput(): Output {
         case 'planned':
           say(
             `${e.sync}: ${fmt(e.members)} members${e.invalid ? ` (${invalidText(e.invalid_reasons)}: not sent)` : ''}, snapshot ${fmt(e.snapshot)}; ` +
-              `plan +${fmt(e.add)} ~${fmt(e.change)} -${fmt(e.remove)}${e.guardrail ? `\n  guardrail: ${e.guardrail}` : ''}`,
+              `plan +${fmt(e.add)} ~${fmt(e.change)} -${fmt(e.remove)}${e.quarantined ? ` (${fmt(e.quarantined)} quarantined rows held back)` : ''}${e.guardrail ? `\n  guardrail: ${e.guardrail}` : ''}`,
           );
           break;
         case 'progress': {

@@ -60,8 +60,14 @@ const MODE_OPS: Record<Exclude<SyncMode, 'remove'>, readonly string[]> = {
  * numbers its removes first, so its last batches carry members: a replace API
  * ends on a batch of members flagged last); a batch is a range of row numbers.
  */
-export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRefresh: boolean, withPending = false, working = false): string[] {
+export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRefresh: boolean, withPending = false, working = false, quarantineOf?: string): string[] {
   const { text } = d.types;
+  // Quarantined rows stay out while their fields are the same (a remove carries none: its hash is '').
+  // Only a sync with quarantined rows pays for the lookup.
+  const notQuarantined = (alias: string): string[] =>
+    quarantineOf === undefined
+      ? []
+      : [`  AND NOT EXISTS (SELECT 1 FROM ${t.rejections} AS q WHERE q.sync_name = ${d.quoteLiteral(quarantineOf)} AND q.quarantined_at IS NOT NULL AND q.record_key = ${alias}.record_key AND q.row_hash = COALESCE(${alias}.row_hash, ''))`];
   // The run's plan is durable; a preview's is a working table of its own.
   const index = d.rangeIndex(t.plan, 'row_no');
   const create = (select: string): string[] => [
@@ -77,6 +83,7 @@ export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRef
       `FROM ${t.members} AS m`,
       `LEFT JOIN ${t.snapshot} AS s ON m.record_key = s.record_key`,
       `WHERE m.invalid_reason IS NULL AND (s.record_key IS NULL${fullRefresh ? ' OR 1 = 1' : ''})`,
+      ...notQuarantined('m'),
     ].join('\n');
     return create(select);
   }
@@ -117,12 +124,19 @@ export function createPlanSql(d: Dialect, t: SyncTables, mode: SyncMode, fullRef
     ...(where.length > 0 ? [`  WHERE ${where.map((w) => `(${w})`).join(' AND ')}`] : []),
     `) AS delta`,
     `WHERE op IN (${ops})`,
+    ...notQuarantined('delta'),
   ].join('\n');
   return create(select);
 }
 
 export function planCountsSql(t: SyncTables): string {
   return `SELECT op, count(*) AS n FROM ${t.plan} GROUP BY op`;
+}
+
+/** How many of the sync's rows are tracked as refused, and how many of those are quarantined. */
+export function rejectionCountsSql(d: Dialect, t: SyncTables, sync: string): string {
+  return `SELECT count(*) AS tracked, COALESCE(sum(CASE WHEN quarantined_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS quarantined
+FROM ${t.rejections} WHERE sync_name = ${d.quoteLiteral(sync)}`;
 }
 
 /** How many keys are pending (uncertain or owed) before this plan. */

@@ -4,6 +4,9 @@ import type { Dialect, WorkingScope } from '../dialects/dialect.js';
 /** PostgreSQL silently truncates identifiers past 63 bytes (NAMEDATALEN - 1); we never rely on truncation. */
 const MAX_TABLE_NAME = 63;
 
+/** The governance table of refused rows and quarantine (one for all syncs, by sync_name). */
+export const REJECTIONS_TABLE = 'row_rejections';
+
 /** Names of audsync's internal tables for one sync. Not a public contract. */
 export interface SyncTables {
   /** The membership this run (a working table: see Dialect.workingRelation). */
@@ -27,6 +30,8 @@ export interface SyncTables {
    * them). The plan sends each again until one attempt is acknowledged.
    */
   readonly pending: string;
+  /** `row_rejections`, shared by every sync (filtered by sync_name): refused rows, their streak, quarantine. */
+  readonly rejections: string;
   /** Keys of the model at its last recorded run, for audience_events. */
   readonly modelKeys: string;
   /** Who entered or left the model this run (a working table). */
@@ -59,6 +64,7 @@ export function syncTables(dialect: Dialect, schema: string, sync: string, model
     outcomes: dialect.relation(schema, outcomesName),
     outcomesName,
     pending: dialect.relation(schema, tableName('pending', sync)),
+    rejections: dialect.relation(schema, REJECTIONS_TABLE),
     retired,
   };
 }

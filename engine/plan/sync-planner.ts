@@ -13,6 +13,7 @@ import {
   memberStatsSql,
   pendingCountSql,
   planCountsSql,
+  rejectionCountsSql,
   snapshotCountSql,
 } from './plan-sql.js';
 
@@ -41,6 +42,10 @@ export interface SyncPlan {
   readonly remove: number;
   /** Keys pending before this plan (uncertain or owed), reconciled by it. */
   readonly pending: number;
+  /** The sync's rows tracked as refused by the destination when this plan was made. */
+  readonly tracked: number;
+  /** Of those, quarantined: left out of this plan while their fields stay the same. */
+  readonly quarantined: number;
   /** Why a guardrail stops this plan, or null. */
   readonly guardrail: string | null;
 }
@@ -138,10 +143,13 @@ export async function planSync(conn: WarehouseConnection, prepared: PreparedSync
   const snapshot = toNumber(snap?.n);
   const [pend] = await conn.query(pendingCountSql(t));
   const pending = toNumber(pend?.n);
-  for (const sql of createPlanSql(d, t, sync.mode, opts.fullRefresh, pending > 0, opts.preview !== undefined)) await conn.execute(sql);
+  const [rej] = await conn.query(rejectionCountsSql(d, t, sync.name));
+  const tracked = toNumber(rej?.tracked);
+  const quarantined = toNumber(rej?.quarantined);
+  for (const sql of createPlanSql(d, t, sync.mode, opts.fullRefresh, pending > 0, opts.preview !== undefined, quarantined > 0 ? sync.name : undefined)) await conn.execute(sql);
   const counts = { add: 0, change: 0, remove: 0 };
   for (const r of await conn.query(planCountsSql(t))) counts[r.op as keyof typeof counts] = toNumber(r.n);
-  const plan = { prepared, members: withKey, invalid: total - withKey, invalidReasons, snapshot, pending, ...counts };
+  const plan = { prepared, members: withKey, invalid: total - withKey, invalidReasons, snapshot, pending, tracked, quarantined, ...counts };
   return { ...plan, guardrail: opts.force ? null : guardrailViolation(sync, plan) };
 }
 

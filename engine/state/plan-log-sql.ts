@@ -1,6 +1,7 @@
 import type { Dialect } from '../dialects/dialect.js';
 import type { SyncTables } from '../plan/plan-tables.js';
 import { inRangesSql, type RowRange } from '../plan/row-ranges.js';
+import { commitRejectionsSql } from './rejection-sql.js';
 
 /**
  * SQL of the plan log, the write-ahead log that makes delivery converge: a
@@ -50,6 +51,12 @@ export interface BatchCommitSql {
   readonly settlesPending: boolean;
   /** The batch has failed rows: their keys become pending (uncertain). */
   readonly hasFailed: boolean;
+  /** The batch has rejected rows: their refusals are counted towards quarantine. */
+  readonly hasRejected: boolean;
+  /** The sync had refused rows tracked when the plan was made: a success forgets its key's. */
+  readonly hadTracked: boolean;
+  /** The sync's guardrails.quarantineAfterRuns (0: never). */
+  readonly quarantineAfterRuns: number;
 }
 
 /**
@@ -78,6 +85,7 @@ FROM ${withOutcome(t)} WHERE ${rows} AND ${outcomeStatus} = 'succeeded'${c.keepR
 SELECT p.record_key, p.op, p.fields_json, ${d.quoteLiteral(c.runId)} FROM ${withOutcome(t)} WHERE ${rows} AND o.status = 'failed'`,
         ]
       : []),
+    ...commitRejectionsSql(d, t, { runId: c.runId, sync: c.sync, ranges: c.ranges, at: c.attemptedAt, quarantineAfterRuns: c.quarantineAfterRuns, hasRejected: c.hasRejected, hadTracked: c.hadTracked }),
     logRangesSql(d, t, c.runId, 'done', c.ranges, c.attemptedAt),
   ];
 }

@@ -1,5 +1,6 @@
 import type { Dialect } from '../dialects/dialect.js';
-import type { SyncTables } from '../plan/plan-tables.js';
+import { REJECTIONS_TABLE, type SyncTables } from '../plan/plan-tables.js';
+import { createRejectionsTableSql } from './rejection-sql.js';
 
 /**
  * SQL for the public governance tables of DESIGN.md §5. Column names and
@@ -26,6 +27,8 @@ export function ensureStateTablesSql(d: Dialect, schema: string): string[] {
       detail ${text}, created_at ${timestamp} NOT NULL, updated_at ${timestamp} NOT NULL)`,
     `CREATE TABLE IF NOT EXISTS ${r('audience_events')} (
       model ${text} NOT NULL, record_key ${text} NOT NULL, event ${text} NOT NULL, run_id ${text} NOT NULL, occurred_at ${timestamp} NOT NULL)`,
+    createRejectionsTableSql(d, schema),
+    // Columns are only ever added at the end: CREATE OR REPLACE VIEW keeps existing columns in place.
     `CREATE OR REPLACE VIEW ${r('sync_health')} AS
       WITH ranked AS (
         SELECT r.*, row_number() OVER (PARTITION BY sync_name ORDER BY started_at DESC, run_id DESC) AS rn FROM ${r('sync_runs')} AS r
@@ -36,10 +39,12 @@ export function ensureStateTablesSql(d: Dialect, schema: string): string[] {
       SELECT ranked.sync_name, ranked.run_id AS last_run_id, ranked.status AS last_status, ranked.started_at AS last_run_at,
         last_ok.last_success_at, ranked.members, COALESCE(ranked.rejected, 0) + COALESCE(ranked.failed, 0) AS pending_retries,
         ranked.model, ranked.destination, ranked.finished_at AS last_finished_at, ranked.error AS last_error,
-        COALESCE(jobs.pending_jobs, 0) AS pending_jobs
+        COALESCE(jobs.pending_jobs, 0) AS pending_jobs, COALESCE(quarantine.quarantined, 0) AS quarantined
       FROM ranked LEFT JOIN last_ok ON last_ok.sync_name = ranked.sync_name
       LEFT JOIN (SELECT sync_name, count(*) AS pending_jobs FROM ${r('destination_jobs')} WHERE status = 'pending' GROUP BY sync_name) AS jobs
         ON jobs.sync_name = ranked.sync_name
+      LEFT JOIN (SELECT sync_name, count(*) AS quarantined FROM ${r(REJECTIONS_TABLE)} WHERE quarantined_at IS NOT NULL GROUP BY sync_name) AS quarantine
+        ON quarantine.sync_name = ranked.sync_name
       WHERE ranked.rn = 1`,
   ];
 }

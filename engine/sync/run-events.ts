@@ -6,10 +6,22 @@ import type { SyncPlan } from '../plan/sync-planner.js';
 export type RunEvent =
   | { event: 'compiled'; model: string; file: string }
   | { event: 'sync_started'; sync: string; run_id: string; destination: string; mode: string; full_refresh: boolean }
-  | { event: 'planned'; sync: string; members: number; invalid: number; invalid_reasons: Readonly<Record<string, number>>; snapshot: number; add: number; change: number; remove: number; reconciled: number; guardrail: string | null }
+  | { event: 'planned'; sync: string; members: number; invalid: number; invalid_reasons: Readonly<Record<string, number>>; snapshot: number; add: number; change: number; remove: number; reconciled: number; quarantined: number; guardrail: string | null }
   | { event: 'progress'; sync: string; progress: Progress }
   | { event: 'retry'; sync: string; batch_id: string; attempt: number; delay_ms: number; reason: string }
-  | { event: 'sync_finished'; sync: string; run_id: string; status: SyncStatus; counts: RunCounts; error: string | null; hint: string | null; duration_ms: number }
+  | {
+      event: 'sync_finished';
+      sync: string;
+      run_id: string;
+      status: SyncStatus;
+      counts: RunCounts;
+      /** Rows of the sync quarantined after this run (held back until their fields change or `audsync retry`), and how many this run added. */
+      quarantined: number;
+      newly_quarantined: number;
+      error: string | null;
+      hint: string | null;
+      duration_ms: number;
+    }
   | { event: 'skipped'; sync: string; reason: string }
   | { event: 'jobs_refreshed'; sync: string; changed: number }
   | { event: 'warning'; sync: string; message: string }
@@ -32,6 +44,7 @@ export function plannedEvent(plan: SyncPlan): RunEvent {
     change: plan.change,
     remove: plan.remove,
     reconciled: plan.pending,
+    quarantined: plan.quarantined,
     guardrail: plan.guardrail,
   };
 }

@@ -41,9 +41,18 @@ export interface Verdict {
  * `maxRejectedPercent` rejected rows, too. Below them, undelivered rows make a
  * `warning`. The error always names the main cause with its count and an example key.
  */
-export function deliveryVerdict(sync: NormalizedSync, planned: number, p: Progress, causes: CauseTally): Verdict {
+export function deliveryVerdict(sync: NormalizedSync, planned: number, p: Progress, causes: CauseTally, newlyQuarantined = 0): Verdict {
   const bad = p.rejected + p.failed;
   if (bad === 0) return { status: 'success', error: null, hint: null };
+  const v = verdictOf(sync, planned, p, causes, bad);
+  if (newlyQuarantined === 0) return v;
+  // Refused the same way run after run: no longer "retried next run".
+  const runs = sync.guardrails.quarantineAfterRuns;
+  const q = `${newlyQuarantined} row(s) quarantined after ${runs} runs refused for the same reason: not sent again until their fields change or \`audsync retry --sync ${sync.name}\``;
+  return { ...v, error: `${v.error}; ${q}` };
+}
+
+function verdictOf(sync: NormalizedSync, planned: number, p: Progress, causes: CauseTally, bad: number): Verdict {
   const delivered = p.succeeded.add + p.succeeded.change + p.succeeded.remove;
   const pct = (n: number): number => (planned > 0 ? (n / planned) * 100 : 0);
   const g = sync.guardrails;

@@ -31,6 +31,6 @@ export async function recordPreparationFailure(
     await conn.execute(insertRunSql(d, schema, { runId, sync: sync.name, model: sync.model, destination: sync.destination, mode: sync.mode, startedAt: at, fullRefresh: false }));
     await conn.execute(finishRunSql(d, schema, runId, sync.name, 'failed', at, emptyCounts(), error, false));
   }
-  report({ event: 'sync_finished', sync: sync.name, run_id: runId, status: 'failed', counts: emptyCounts(), error, hint, duration_ms: 0 });
+  report({ event: 'sync_finished', sync: sync.name, run_id: runId, status: 'failed', counts: emptyCounts(), quarantined: 0, newly_quarantined: 0, error, hint, duration_ms: 0 });
   return { sync: sync.name, status: 'failed', runId, counts: emptyCounts(), error, hint, durationMs: 0 };
 }

@@ -3,7 +3,7 @@ import type { NormalizedConfig } from '../config/normalized-config.js';
 import type { JsonValue } from '../destination/destination-api.js';
 import type { WarehouseConnection } from '../warehouse/connection.js';
 import { ensureSyncTables, planSync, type PreparedSync, type SyncPlan } from '../plan/sync-planner.js';
-import { streamPlanSql } from '../plan/plan-sql.js';
+import { rejectionCountsSql, streamPlanSql } from '../plan/plan-sql.js';
 import { subtractRanges } from '../plan/row-ranges.js';
 import { runBatches, type BatchRef, type RowOutcome } from '../run/batch-runner.js';
 import { RateLimiter } from '../run/rate-limiter.js';
@@ -15,6 +15,8 @@ import { refreshPendingJobs } from './destination-jobs.js';
 import { decideFullRefresh } from './full-refresh-resume.js';
 import { plannedEvent, type Reporter, type SyncStatus } from './run-events.js';
 import { CauseTally, deliveryVerdict } from './run-verdict.js';
+import { newlyQuarantinedSql, releaseStaleRejectionsSql } from '../state/rejection-sql.js';
+import { toNumber } from '../warehouse/connection.js';
 
 export interface SyncOutcome {
   readonly sync: string;
@@ -81,6 +83,7 @@ async function runSyncOnce(p: SyncRunParams, onFinished: (o: SyncOutcome) => voi
   let hint: string | null = null;
   let plan: SyncPlan | undefined;
   let runRowWritten = false;
+  let newlyQuarantined = 0;
   try {
     await ensureSyncTables(conn, prepared);
     const settled = await settleLastPlan(conn, schema, sync.name, tables, new Date().toISOString());
@@ -101,6 +104,8 @@ async function runSyncOnce(p: SyncRunParams, onFinished: (o: SyncOutcome) => voi
       plan = await planSync(conn, prepared, { fullRefresh, force: p.force });
       Object.assign(counts, { members: plan.members, invalid: plan.invalid, planned_add: plan.add, planned_change: plan.change, planned_remove: plan.remove });
       report(plannedEvent(plan));
+      // Refusals of rows that left or changed no longer count towards quarantine.
+      if (plan.tracked > 0) await conn.execute(releaseStaleRejectionsSql(d, tables, sync.name));
       for (const [reason, n] of Object.entries(plan.invalidReasons)) recordMetric(`invalid: ${reason}`, n);
       if (plan.guardrail) {
         status = 'aborted';
@@ -141,7 +146,7 @@ async function runSyncOnce(p: SyncRunParams, onFinished: (o: SyncOutcome) => voi
             causes.add(outcomes);
             const batchJobs = jobs.splice(0);
             try {
-              await commitOutcomes(conn, schema, prepared, runId, batch, outcomes, batchJobs, fullRefresh, reconciling);
+              await commitOutcomes(conn, schema, prepared, runId, batch, outcomes, batchJobs, fullRefresh, reconciling, plan!.tracked > 0);
             } catch (e) {
               jobs.unshift(...batchJobs);
               throw e;
@@ -157,6 +162,10 @@ async function runSyncOnce(p: SyncRunParams, onFinished: (o: SyncOutcome) => voi
       if (jobs.length > 0) await conn.execute(insertJobsSql(d, schema, jobs.splice(0)));
       const pr = result.progress;
       Object.assign(counts, { succeeded_add: pr.succeeded.add, succeeded_change: pr.succeeded.change, succeeded_remove: pr.succeeded.remove, rejected: pr.rejected, failed: pr.failed });
+      if (pr.rejected > 0) {
+        const [q] = await conn.query(newlyQuarantinedSql(d, tables, sync.name, runId));
+        newlyQuarantined = toNumber(q?.n);
+      }
       const stopReason = result.fatal ? redactor.redact(result.fatal.message).slice(0, 1000) : 'interrupted before this row was sent';
       await closeRun(conn, schema, sync.name, tables, runId, subtractRanges([[1, planned]], result.dispatched), new Date().toISOString(), stopReason);
       if (result.fatal || result.interrupted) {
@@ -164,7 +173,7 @@ async function runSyncOnce(p: SyncRunParams, onFinished: (o: SyncOutcome) => voi
         error = result.fatal ? stopReason : 'interrupted (signal); rows not sent are planned again next run';
         hint = result.fatal instanceof AudsyncError ? (result.fatal.hint ?? null) : null;
       } else {
-        ({ status, error, hint } = deliveryVerdict(sync, planned, pr, causes));
+        ({ status, error, hint } = deliveryVerdict(sync, planned, pr, causes, newlyQuarantined));
       }
       return { sync: sync.name, status, plan };
     } catch (e) {
@@ -181,13 +190,22 @@ async function runSyncOnce(p: SyncRunParams, onFinished: (o: SyncOutcome) => voi
     if (limiter.turns > 0) recordMetric('rate_limit.turns', limiter.turns);
     if (runRowWritten) {
       await conn.execute(finishRunSql(d, schema, runId, sync.name, status, at, counts, error, plan !== undefined)).catch(() => undefined);
+    }
+    // Counted after the run: refusals of rows that left or changed were released, new ones may have been added.
+    let quarantined = plan?.quarantined ?? 0;
+    if (plan && (plan.tracked > 0 || counts.rejected > 0)) {
+      const [q] = await conn.query(rejectionCountsSql(d, tables, sync.name)).catch(() => [undefined]);
+      if (q) quarantined = toNumber(q.quarantined);
+    }
+    if (quarantined > 0) recordMetric('quarantined', quarantined);
+    if (runRowWritten) {
       const metricsSql = insertMetricsSql(d, schema, runId, sync.name, metrics, at);
       if (metricsSql) await conn.execute(metricsSql).catch(() => undefined);
     }
     await release();
     const durationMs = Date.now() - started;
     onFinished({ sync: sync.name, status, runId, counts, error, hint, durationMs });
-    report({ event: 'sync_finished', sync: sync.name, run_id: runId, status, counts, error, hint, duration_ms: durationMs });
+    report({ event: 'sync_finished', sync: sync.name, run_id: runId, status, counts, quarantined, newly_quarantined: newlyQuarantined, error, hint, duration_ms: durationMs });
   }
 }
 
@@ -202,14 +220,17 @@ async function commitOutcomes(
   jobs: readonly JobRecord[],
   fullRefresh: boolean,
   reconciling: boolean,
+  hadTracked: boolean,
 ): Promise<void> {
   const exceptions: OutcomeException[] = [];
   let mayReplace = fullRefresh;
   let hasFailed = false;
+  let hasRejected = false;
   for (const o of outcomes) {
     const op = o.operation;
     if (o.status === 'succeeded' && (op.op !== 'add' || op.inSnapshot)) mayReplace = true;
     if (o.status === 'failed') hasFailed = true;
+    if (o.status === 'rejected') hasRejected = true;
     if (o.status !== 'succeeded' || o.destinationRecordId !== op.destinationRecordId) {
       exceptions.push({ rowNo: op.rowNo, status: o.status, destinationRecordId: o.destinationRecordId, errorCode: o.errorCode, errorMessage: o.errorMessage });
     }
@@ -227,6 +248,9 @@ async function commitOutcomes(
       keepRemoved: p.sync.mode === 'remove',
       settlesPending: reconciling,
       hasFailed,
+      hasRejected,
+      hadTracked,
+      quarantineAfterRuns: p.sync.guardrails.quarantineAfterRuns,
     },
     exceptions,
     jobs,

@@ -13,4 +13,17 @@ DELETE FROM "audsync"."pending__s" WHERE record_key IN (SELECT p.record_key FROM
 INSERT INTO "audsync"."pending__s" (record_key, op, fields_json, run_id)
 SELECT p.record_key, p.op, p.fields_json, 'r1' FROM "audsync"."plan__s" AS p LEFT JOIN "audsync"."outcomes__s" AS o ON CAST(o.row_no AS BIGINT) = p.row_no WHERE (p.row_no BETWEEN 1 AND 500 OR p.row_no BETWEEN 1001 AND 1200) AND o.status = 'failed';
 
+INSERT INTO "audsync"."row_rejections" (sync_name, record_key, op, row_hash, error_code, error_message, streak, first_rejected_at, last_rejected_at, last_run_id, quarantined_at, quarantined_run_id)
+SELECT 's', x.record_key, x.op, x.row_hash, x.error_code, x.error_message, x.streak, x.first_rejected_at, CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMPTZ), 'r1',
+  CASE WHEN x.streak >= 3 THEN CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMPTZ) END, CASE WHEN x.streak >= 3 THEN 'r1' END
+FROM (
+  SELECT p.record_key, p.op, COALESCE(p.row_hash, '') AS row_hash, o.error_code, o.error_message,
+    CASE WHEN q.record_key IS NOT NULL AND q.row_hash = COALESCE(p.row_hash, '') AND COALESCE(q.error_code, q.error_message, '') = COALESCE(o.error_code, o.error_message, '') THEN q.streak + 1 ELSE 1 END AS streak, CASE WHEN q.record_key IS NOT NULL AND q.row_hash = COALESCE(p.row_hash, '') AND COALESCE(q.error_code, q.error_message, '') = COALESCE(o.error_code, o.error_message, '') THEN q.first_rejected_at ELSE CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMPTZ) END AS first_rejected_at
+  FROM "audsync"."plan__s" AS p LEFT JOIN "audsync"."outcomes__s" AS o ON CAST(o.row_no AS BIGINT) = p.row_no LEFT JOIN "audsync"."row_rejections" AS q ON q.sync_name = 's' AND q.record_key = p.record_key
+  WHERE (p.row_no BETWEEN 1 AND 500 OR p.row_no BETWEEN 1001 AND 1200) AND o.status = 'rejected'
+) AS x;
+
+DELETE FROM "audsync"."row_rejections" WHERE sync_name = 's' AND last_run_id <> 'r1' AND record_key IN (
+  SELECT p.record_key FROM "audsync"."plan__s" AS p LEFT JOIN "audsync"."outcomes__s" AS o ON CAST(o.row_no AS BIGINT) = p.row_no WHERE (p.row_no BETWEEN 1 AND 500 OR p.row_no BETWEEN 1001 AND 1200) AND COALESCE(o.status, 'succeeded') IN ('succeeded', 'rejected'));
+
 INSERT INTO "audsync"."plan_log__s" (run_id, kind, first_row, last_row, logged_at) VALUES ('r1', 'done', 1, 500, CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMPTZ)), ('r1', 'done', 1001, 1200, CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMPTZ));
