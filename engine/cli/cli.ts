@@ -12,6 +12,17 @@ interface GlobalFlags {
   fullRefresh?: boolean;
   force?: boolean;
   due?: boolean;
+  threads?: string | number;
+}
+
+/** `--threads N`: a whole number of syncs to run at once, 1 to 32. */
+function parseThreads(raw: string | number | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 32) {
+    throw new ConfigError(`--threads must be a whole number from 1 to 32, got "${String(raw)}"`, { hint: 'e.g. audsync run --threads 4; syncs of one model still run one after another' });
+  }
+  return n;
 }
 
 /** 128 + the signal's number, as shells report a process a signal stopped. */
@@ -54,10 +65,12 @@ export async function main(argv: string[]): Promise<number> {
     .command('plan', 'materialize and diff in the warehouse; print counts; send nothing')
     .option('--select <syncs>', 'comma-separated sync or model names')
     .option('--full-refresh', 'plan as a full refresh would')
+    .option('--threads <n>', 'syncs planned at once, each on its own connection (default 1)')
     .action((flags: GlobalFlags) => {
       action = async (out) => {
+        const threads = parseThreads(flags.threads);
         const { runCommand } = await import('../commands/run-command.js');
-        const results = await runCommand({ config: flags.config!, select: flags.select, fullRefresh: flags.fullRefresh, planOnly: true }, out.event);
+        const results = await runCommand({ config: flags.config!, select: flags.select, fullRefresh: flags.fullRefresh, planOnly: true, threads }, out.event);
         return results.some((r) => r.status === 'aborted' || r.status === 'failed') ? EXIT.syncFailed : EXIT.ok;
       };
     });
@@ -69,8 +82,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--force', 'override guardrails')
     .option('--due', 'run only syncs whose schedule is due')
     .option('--fail-fast', 'stop at the first sync that fails or aborts; skip the rest')
+    .option('--threads <n>', 'syncs run at once, each on its own connection and lock (default 1)')
     .action((flags: GlobalFlags & { failFast?: boolean }) => {
       action = async (out) => {
+        const threads = parseThreads(flags.threads);
         const controller = new AbortController();
         let signalled: NodeJS.Signals | undefined;
         const onSignal = (sig: NodeJS.Signals): void => {
@@ -83,7 +98,7 @@ export async function main(argv: string[]): Promise<number> {
         process.on('SIGTERM', onSignal);
         const { runCommand } = await import('../commands/run-command.js');
         const results = await runCommand(
-          { config: flags.config!, select: flags.select, fullRefresh: flags.fullRefresh, force: flags.force, due: flags.due, failFast: flags.failFast, signal: controller.signal },
+          { config: flags.config!, select: flags.select, fullRefresh: flags.fullRefresh, force: flags.force, due: flags.due, failFast: flags.failFast, threads, signal: controller.signal },
           out.event,
         );
         // A signal wins: the orchestrator asked us to stop, and must not read the run as complete.

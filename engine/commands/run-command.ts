@@ -13,6 +13,8 @@ import { writeRunResults } from '../sync/run-results.js';
 import { Redactor } from './redactor.js';
 import { newRunId } from './run-id.js';
 import { modelFileOf, openWorkspace, selectSyncs } from './workspace.js';
+import { runInLanes } from '../sync/sync-lanes.js';
+import type { WarehouseConnection } from '../warehouse/connection.js';
 
 export type { SyncOutcome } from '../sync/sync-run.js';
 
@@ -26,6 +28,8 @@ export interface RunOptions {
   failFast?: boolean;
   /** Only plan: materialize and diff, send nothing, write no run rows. */
   planOnly?: boolean;
+  /** Syncs run at once, each on a connection of its own (default 1). Syncs of one model run one after another. */
+  threads?: number;
   signal?: AbortSignal;
   now?: Date;
 }
@@ -72,26 +76,28 @@ export async function runCommand(opts: RunOptions, report: Reporter): Promise<Sy
         outcomes.push(await recordPreparationFailure(conn, ws.config, sync, runId, e, redactor, report, !opts.planOnly));
       }
     }
-    for (const p of prepared) {
+    const runOne = async (c: WarehouseConnection, p: PreparedSync): Promise<SyncOutcome> => {
       const stop = stopReason();
       if (stop) {
-        skip(p.sync, stop);
-        continue;
+        report({ event: 'skipped', sync: p.sync.name, reason: stop });
+        return { sync: p.sync.name, status: 'aborted', error: stop };
       }
       try {
-        outcomes.push(
-          opts.planOnly
-            ? await previewSync(conn, ws.config, p, !!opts.fullRefresh, !!opts.force, report)
-            : await runSync({ conn, config: ws.config, prepared: p, runId, fullRefresh: !!opts.fullRefresh, force: !!opts.force, signal: opts.signal, redactor, report }),
-        );
+        return opts.planOnly
+          ? await previewSync(c, ws.config, p, !!opts.fullRefresh, !!opts.force, report)
+          : await runSync({ conn: c, config: ws.config, prepared: p, runId, fullRefresh: !!opts.fullRefresh, force: !!opts.force, signal: opts.signal, redactor, report });
       } catch (e) {
         // Another run holds this sync: the other selected syncs still run; the exit code says one did not.
         if (!(e instanceof LockError)) throw e;
         const reason = `${e.message}${e.hint ? ` (${e.hint})` : ''}`;
         report({ event: 'skipped', sync: p.sync.name, reason });
-        outcomes.push({ sync: p.sync.name, status: 'aborted', error: reason });
+        return { sync: p.sync.name, status: 'aborted', error: reason };
       }
-    }
+    };
+    await runInLanes(conn, prepared, opts.threads ?? 1, runOne, (o) => outcomes.push(o));
+    // Outcomes in the order the syncs were selected, whatever order the lanes finished in.
+    const order = new Map(syncs.map((s, i) => [s.name, i]));
+    outcomes.sort((a, b) => (order.get(a.sync) ?? 0) - (order.get(b.sync) ?? 0));
     return outcomes;
   } finally {
     await conn.close();

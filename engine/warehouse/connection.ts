@@ -30,6 +30,12 @@ export interface WarehouseConnection {
    * naming the holder. The lock dies with the process where the warehouse can tell.
    */
   acquireRunLock(syncName: string): Promise<() => Promise<void>>;
+  /**
+   * Another connection to the same warehouse, with its own session (working
+   * tables, transactions, locks), for a sync run beside this one (`--threads`).
+   * Closing it leaves this one open.
+   */
+  sibling(): Promise<WarehouseConnection>;
   close(): Promise<void>;
 }
 

@@ -23,6 +23,8 @@ export class DuckDBConnection implements WarehouseConnection {
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly conn: NativeConnection,
+    /** The first connection owns the instance (and the file lock); siblings only their own connection. */
+    private readonly ownsInstance = true,
   ) {}
 
   static async open(file: string, settings: Readonly<Record<string, string | number | boolean>> = {}): Promise<DuckDBConnection> {
@@ -144,9 +146,14 @@ export class DuckDBConnection implements WarehouseConnection {
     return async () => undefined;
   }
 
+  async sibling(): Promise<WarehouseConnection> {
+    // Same instance: settings, the time zone and the attached working database are the instance's; temp tables are the connection's own.
+    return new DuckDBConnection(this.instance, await this.instance.connect(), false);
+  }
+
   async close(): Promise<void> {
     this.conn.closeSync();
-    this.instance.closeSync();
+    if (this.ownsInstance) this.instance.closeSync();
   }
 
   private async run(sql: string, read = false): Promise<Row[] | undefined> {

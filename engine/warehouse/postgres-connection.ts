@@ -153,6 +153,10 @@ export class PostgresConnection implements WarehouseConnection {
     };
   }
 
+  async sibling(): Promise<WarehouseConnection> {
+    return new PostgresConnection(await connectClient(this.settings), this.settings);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

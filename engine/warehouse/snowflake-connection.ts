@@ -45,6 +45,7 @@ export class SnowflakeConnection implements WarehouseConnection {
     stateSchema: string,
     lockTimeoutSeconds: number,
     private readonly streamChunkRows: number,
+    private readonly reopen: () => Promise<SnowflakeConnection>,
   ) {
     this.locks = new SnowflakeRunLocks(() => this.openLockSession(), this.dialect, stateSchema, lockTimeoutSeconds);
   }
@@ -58,7 +59,12 @@ export class SnowflakeConnection implements WarehouseConnection {
     }
     const login = snowflakeLogin(config, { projectDir: opts.projectDir, env: opts.env, accessUrl: opts.accessUrl });
     const session = await SnowflakeSession.connect(login.options, login.identity);
-    return new SnowflakeConnection(session, login, opts.stateSchema, timeout, opts.streamChunkRows ?? STREAM_CHUNK_ROWS);
+    return new SnowflakeConnection(session, login, opts.stateSchema, timeout, opts.streamChunkRows ?? STREAM_CHUNK_ROWS, () => SnowflakeConnection.open(config, opts));
+  }
+
+  /** A session of its own (and its own lock session), logged in the same way. */
+  sibling(): Promise<WarehouseConnection> {
+    return this.reopen();
   }
 
   async execute(sql: string): Promise<void> {
