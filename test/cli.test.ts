@@ -81,7 +81,10 @@ describe('the CLI', () => {
 
   it('status reports the last run of each sync from sync_health', async () => {
     const before = await p.cli(['status', '--json']);
-    expect(before.events).toEqual([expect.objectContaining({ event: 'sync_status', sync_name: 'active_to_hook', last_status: 'never_run' })]);
+    expect(before.events).toEqual([
+      expect.objectContaining({ event: 'sync_status', sync_name: 'active_to_hook', last_status: 'never_run' }),
+      expect.objectContaining({ event: 'status_checked', healthy: true, exit_code: 0 }),
+    ]);
     expect((await p.cli(['run', '--json'], HOOK_ENV)).code).toBe(0);
     const after = await p.cli(['status', '--json']);
     expect(after.events[0]).toMatchObject({ sync_name: 'active_to_hook', last_status: 'success', members: 30, pending_retries: 0 });

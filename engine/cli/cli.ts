@@ -2,8 +2,10 @@ import { cac } from 'cac';
 import { DEFAULT_CONFIG_FILE } from '../config/config-file.js';
 import { ConfigError } from '../errors.js';
 import { createOutput, type Output } from './output.js';
+import { confirmOnTerminal } from './confirm.js';
 import { EXIT, reportError } from './handle-error.js';
 import { VERSION } from '../version.js';
+import { parseDuration } from '../config/duration.js';
 
 interface GlobalFlags {
   config?: string;
@@ -13,6 +15,20 @@ interface GlobalFlags {
   force?: boolean;
   due?: boolean;
   threads?: string | number;
+}
+
+function parseFlagDuration(flag: string, raw: string | number): number {
+  try {
+    return parseDuration(String(raw));
+  } catch (e) {
+    throw new ConfigError(`${flag}: ${(e as Error).message}`, { hint: `e.g. ${flag} 2h` });
+  }
+}
+
+function parseCount(flag: string, raw: string | number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new ConfigError(`${flag} must be a whole number from 1 to 1000, got "${String(raw)}"`, { hint: `e.g. ${flag} 10` });
+  return n;
 }
 
 /** `--threads N`: a whole number of syncs to run at once, 1 to 32. */
@@ -112,19 +128,21 @@ export async function main(argv: string[]): Promise<number> {
     });
 
   cli
-    .command('status', 'last runs per sync, from sync_health')
+    .command('status', 'health of each sync: last run, error, members, retries, quarantine, next due; exit 1 when unhealthy')
+    .option('--select <syncs>', 'comma-separated sync or model names')
+    .option('--max-age <duration>', 'unhealthy when a sync has had no successful run this recently (e.g. 2h, 1d)')
+    .option('--history <n>', 'also show the last n runs of each selected sync')
     .option('--refresh', 'first fetch the final state of destination jobs still pending (needs destination secrets)')
-    .action((flags: GlobalFlags & { refresh?: boolean }) => {
+    .action((flags: GlobalFlags & { refresh?: boolean; maxAge?: string; history?: string | number }) => {
       action = async (out) => {
+        const maxAgeMs = flags.maxAge === undefined ? undefined : parseFlagDuration('--max-age', flags.maxAge);
+        const history = flags.history === undefined ? undefined : parseCount('--history', flags.history);
         const { statusCommand } = await import('../commands/status-command.js');
-        const rows = await statusCommand({ config: flags.config!, refresh: flags.refresh }, out.event);
-        for (const r of rows) {
-          out.line(
-            { event: 'sync_status', ...r },
-            `${String(r.sync_name).padEnd(28)} ${String(r.last_status).padEnd(9)} last run ${r.last_run_at ?? '-'}  last success ${r.last_success_at ?? '-'}  members ${r.members ?? '-'}  pending retries ${r.pending_retries ?? '-'}`,
-          );
-        }
-        return EXIT.ok;
+        const { statusLines } = await import('./status-view.js');
+        const result = await statusCommand({ config: flags.config!, select: flags.select, refresh: flags.refresh, maxAgeMs, history }, out.event);
+        const code = result.healthy ? EXIT.ok : EXIT.syncFailed;
+        for (const [obj, text] of statusLines(result, code)) out.line(obj, text);
+        return code;
       };
     });
 
@@ -146,6 +164,41 @@ export async function main(argv: string[]): Promise<number> {
       };
     });
 
+  cli
+    .command('reset <sync>', "forget a sync's state (snapshot, plan, quarantine) so its next run is a first load")
+    .option('--yes', 'do not ask for confirmation (for scripts)')
+    .action((sync: string, flags: GlobalFlags & { yes?: boolean }) => {
+      action = async (out) => {
+        const { resetCommand } = await import('../commands/forget-commands.js');
+        const { forgetLines, forgetQuestion } = await import('./forget-view.js');
+        const r = await resetCommand({
+          config: flags.config!,
+          sync: String(sync),
+          confirm: (planned) => confirmOnTerminal(forgetQuestion('reset', planned), { yes: !!flags.yes, command: `reset ${String(sync)}` }),
+        });
+        for (const [obj, text] of forgetLines('reset', r)) out.line(obj, text);
+        return EXIT.ok;
+      };
+    });
+
+  cli
+    .command('prune', 'remove the state of syncs no longer in the config (deleted or renamed), listing what it drops')
+    .option('--dry-run', 'only list what would be dropped')
+    .option('--yes', 'do not ask for confirmation (for scripts)')
+    .action((flags: GlobalFlags & { yes?: boolean; dryRun?: boolean }) => {
+      action = async (out) => {
+        const { pruneCommand } = await import('../commands/forget-commands.js');
+        const { forgetLines, forgetQuestion } = await import('./forget-view.js');
+        const r = await pruneCommand({
+          config: flags.config!,
+          dryRun: !!flags.dryRun,
+          confirm: (planned) => confirmOnTerminal(forgetQuestion('prune', planned), { yes: !!flags.yes, command: 'prune' }),
+        });
+        for (const [obj, text] of forgetLines(flags.dryRun ? 'prune --dry-run' : 'prune', r)) out.line(obj, text);
+        return EXIT.ok;
+      };
+    });
+
   cli.help();
   cli.version(VERSION);
 
@@ -155,7 +208,7 @@ export async function main(argv: string[]): Promise<number> {
     if (parsed.options.help || parsed.options.version) return EXIT.ok;
     if (!cli.matchedCommand) {
       const name = parsed.args[0];
-      throw new ConfigError(name ? `unknown command "${name}"` : 'no command given', { hint: 'Commands: init, compile, plan, run, status, retry. See audsync --help.' });
+      throw new ConfigError(name ? `unknown command "${name}"` : 'no command given', { hint: 'Commands: init, compile, plan, run, status, retry, reset, prune. See audsync --help.' });
     }
     await cli.runMatchedCommand();
     const out = createOutput(wantsJson);

@@ -5,7 +5,7 @@ import { compileMembershipSelect } from '../compile/sync-compiler.js';
 import { getDialect } from '../dialects/dialect-registry.js';
 import type { Dialect } from '../dialects/dialect.js';
 import type { Reporter } from '../sync/run-events.js';
-import { openWorkspace, selectSyncs } from './workspace.js';
+import { openWorkspace, selectSyncs, unpausedSyncs } from './workspace.js';
 
 export interface CompileOptions {
   config: string;
@@ -19,7 +19,7 @@ export interface CompileOptions {
 export async function compileCommand(opts: CompileOptions, report: Reporter): Promise<string[]> {
   const ws = await openWorkspace(opts.config);
   const dialect = getDialect(ws.config.warehouse.type);
-  const syncs = selectSyncs(ws.config, opts.select);
+  const syncs = unpausedSyncs(selectSyncs(ws.config, opts.select), report);
   const outDir = path.join(ws.config.projectDir, 'target', 'compiled');
   const written: string[] = [];
   const write = (rel: string, sql: string): void => {

@@ -1,5 +1,4 @@
-import { ConfigError } from '../errors.js';
-import { openWorkspace } from './workspace.js';
+import { namedSync, openWorkspace } from './workspace.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
 import { ensureStateTablesSql } from '../state/state-sql.js';
 import { releaseQuarantineSql } from '../state/rejection-sql.js';
@@ -20,10 +19,7 @@ export interface RetryResult {
  */
 export async function retryCommand(opts: { config: string; sync: string; key?: string }): Promise<RetryResult> {
   const ws = await openWorkspace(opts.config);
-  const sync = ws.config.syncs[opts.sync];
-  if (!sync) {
-    throw new ConfigError(`retry: no sync named "${opts.sync}"`, { hint: `Syncs: ${Object.keys(ws.config.syncs).join(', ') || 'none'}.` });
-  }
+  const sync = namedSync(ws.config, opts.sync, 'retry');
   const conn = await openWarehouse(ws.config);
   try {
     const d = conn.dialect;

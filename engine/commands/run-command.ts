@@ -12,8 +12,10 @@ import { recordPreparationFailure } from '../sync/sync-failure.js';
 import { writeRunResults } from '../sync/run-results.js';
 import { Redactor } from './redactor.js';
 import { newRunId } from './run-id.js';
-import { modelFileOf, openWorkspace, selectSyncs } from './workspace.js';
+import { modelFileOf, openWorkspace, selectSyncs, unpausedSyncs } from './workspace.js';
 import { runInLanes } from '../sync/sync-lanes.js';
+import { liveRunWriter } from '../sync/live-run-file.js';
+import { readHealth } from '../sync/sync-health.js';
 import type { WarehouseConnection } from '../warehouse/connection.js';
 
 export type { SyncOutcome } from '../sync/sync-run.js';
@@ -42,13 +44,16 @@ const stoppedBad = (o: SyncOutcome): boolean => o.status === 'failed' || o.statu
  * each sync stands alone: one whose preparation fails (model, columns, secrets)
  * is recorded as failed and the others still run, unless `failFast`.
  */
-export async function runCommand(opts: RunOptions, report: Reporter): Promise<SyncOutcome[]> {
+export async function runCommand(opts: RunOptions, reportTo: Reporter): Promise<SyncOutcome[]> {
   const startedAt = new Date();
   const ws = await openWorkspace(opts.config);
-  let syncs = selectSyncs(ws.config, opts.select);
+  let syncs = unpausedSyncs(selectSyncs(ws.config, opts.select), reportTo);
   const redactor = new Redactor();
   const conn = await openWarehouse(ws.config);
   const runId = newRunId(opts.now);
+  // Embedded DuckDB: nobody else can open the file during the run, so `status` reads this file instead.
+  const live = ws.config.warehouse.type === 'duckdb' ? liveRunWriter(ws.config.projectDir, runId, opts.planOnly ? 'plan' : 'run', reportTo) : undefined;
+  const report = live?.report ?? reportTo;
   const outcomes: SyncOutcome[] = [];
   const skip = (sync: NormalizedSync, reason: string): void => {
     report({ event: 'skipped', sync: sync.name, reason });
@@ -59,6 +64,7 @@ export async function runCommand(opts: RunOptions, report: Reporter): Promise<Sy
   try {
     for (const sql of ensureStateTablesSql(conn.dialect, ws.config.stateSchema)) await conn.execute(sql);
     if (opts.due) syncs = await dueSyncs(conn, ws.config, syncs, opts.now ?? new Date(), report);
+    live?.start(await readHealth(conn, ws.config.stateSchema), syncs.map((s) => s.name));
     // Every selected sync is checked before any sends, so mistakes show up front.
     const prepared: PreparedSync[] = [];
     for (const sync of syncs) {
@@ -100,7 +106,8 @@ export async function runCommand(opts: RunOptions, report: Reporter): Promise<Sy
     outcomes.sort((a, b) => (order.get(a.sync) ?? 0) - (order.get(b.sync) ?? 0));
     return outcomes;
   } finally {
-    await conn.close();
+    // Finished only once the file is free again, so `status` never finds neither the file lock nor a live run.
+    await conn.close().finally(() => live?.finish());
     if (!opts.planOnly) writeRunResults(ws.config.projectDir, { runId, startedAt, args: { select: opts.select ?? null, full_refresh: !!opts.fullRefresh, force: !!opts.force, due: !!opts.due, fail_fast: !!opts.failFast }, outcomes, report });
   }
 }

@@ -1,54 +1,91 @@
-import { openWorkspace } from './workspace.js';
+import { openWorkspace, selectSyncs, type Workspace } from './workspace.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
-import { ensureStateTablesSql, healthSql } from '../state/state-sql.js';
-import { toNumber, type Row } from '../warehouse/connection.js';
+import { ensureStateTablesSql, runHistorySql } from '../state/state-sql.js';
+import { toNumber, type Row, type WarehouseConnection } from '../warehouse/connection.js';
 import { destinationContext } from '../sync/destination-connect.js';
 import { refreshPendingJobs } from '../sync/destination-jobs.js';
+import { readHealth, readLastStarted, syncStatuses, type SyncStatusRow } from '../sync/sync-health.js';
+import { readLiveRun, type LiveRun } from '../sync/live-run-file.js';
+import { LockError } from '../errors.js';
 import { Redactor } from './redactor.js';
 import { newRunId } from './run-id.js';
 import type { Reporter } from '../sync/run-events.js';
 
+export interface StatusOptions {
+  config: string;
+  select?: string;
+  /** First ask destinations about jobs still pending and record their final state. */
+  refresh?: boolean;
+  /** Unhealthy when a selected sync has had no successful run within this long. */
+  maxAgeMs?: number;
+  /** Also return the last N runs of each selected sync. */
+  history?: number;
+  now?: Date;
+}
+
+export interface StatusResult {
+  readonly syncs: SyncStatusRow[];
+  readonly history: Row[];
+  /** The run holding an embedded DuckDB file, when status read its status file instead of the database. */
+  readonly live: LiveRun | undefined;
+  readonly healthy: boolean;
+}
+
 /**
- * `audsync status`: the sync_health view, one row per sync, plus configured syncs
- * never run. With `refresh`, first asks destinations about jobs still pending
- * (e.g. Customer Match uploads) and records their final state.
+ * `audsync status`: a health check over the selected syncs (sync_health plus the
+ * config: paused syncs, schedules, syncs never run, orphaned state). On DuckDB,
+ * while a run holds the database file, it reads the run's status file instead.
  */
-export async function statusCommand(opts: { config: string; refresh?: boolean }, report: Reporter): Promise<Row[]> {
+export async function statusCommand(opts: StatusOptions, report: Reporter): Promise<StatusResult> {
   const ws = await openWorkspace(opts.config);
-  const conn = await openWarehouse(ws.config);
+  const selected = selectSyncs(ws.config, opts.select);
+  const now = opts.now ?? new Date();
+  const input = { config: ws.config, selected, now, maxAgeMs: opts.maxAgeMs, orphans: !opts.select };
+  let conn: WarehouseConnection;
+  try {
+    conn = await openWarehouse(ws.config);
+  } catch (e) {
+    const live = e instanceof LockError && ws.config.warehouse.type === 'duckdb' ? readLiveRun(ws.config.projectDir) : undefined;
+    if (!live) throw e;
+    const syncs = syncStatuses({ ...input, health: live.health, lastStarted: new Map(), live });
+    return { syncs, history: [], live, healthy: syncs.every((s) => s.healthy) };
+  }
   try {
     const schema = ws.config.stateSchema;
     for (const sql of ensureStateTablesSql(conn.dialect, schema)) await conn.execute(sql);
-    if (opts.refresh) {
-      const redactor = new Redactor();
-      const runId = newRunId();
-      for (const sync of Object.values(ws.config.syncs)) {
-        const dest = ws.config.destinations[sync.destination]!;
-        if (!dest.definition.refreshJobs) continue;
-        const ctx = destinationContext(dest, sync, { runId, projectDir: ws.config.projectDir, redactor, fullRefresh: false, plannedTotal: 0, recordMetric: () => undefined, recordJob: () => undefined });
-        let changed: number;
-        try {
-          changed = await refreshPendingJobs(conn, schema, dest, sync, ctx);
-        } catch (e) {
-          // A vendor's error body can echo a credential or a token minted during the refresh.
-          if (e instanceof Error) e.message = redactor.redact(e.message);
-          throw e;
-        }
-        if (changed > 0) report({ event: 'jobs_refreshed', sync: sync.name, changed });
-      }
-    }
-    const rows: Row[] = (await conn.query(healthSql(conn.dialect, schema))).map((r) => ({
-      ...r,
-      members: r.members === null ? null : toNumber(r.members),
-      pending_retries: toNumber(r.pending_retries),
-      pending_jobs: toNumber(r.pending_jobs),
-    }));
-    const seen = new Set(rows.map((r) => String(r.sync_name)));
-    for (const name of Object.keys(ws.config.syncs)) {
-      if (!seen.has(name)) rows.push({ sync_name: name, last_run_id: null, last_status: 'never_run', last_run_at: null, last_success_at: null, members: null, pending_retries: null, pending_jobs: 0 });
-    }
-    return rows;
+    if (opts.refresh) await refreshJobs(ws, conn, report);
+    const syncs = syncStatuses({ ...input, health: await readHealth(conn, schema), lastStarted: await readLastStarted(conn, schema) });
+    const history = opts.history && selected.length > 0 ? await readHistory(conn, schema, selected.map((s) => s.name), opts.history) : [];
+    return { syncs, history, live: undefined, healthy: syncs.every((s) => s.healthy) };
   } finally {
     await conn.close();
+  }
+}
+
+async function readHistory(conn: WarehouseConnection, schema: string, syncs: string[], limit: number): Promise<Row[]> {
+  const counts = ['members', 'invalid', 'planned_add', 'planned_change', 'planned_remove', 'succeeded_add', 'succeeded_change', 'succeeded_remove', 'rejected', 'failed'];
+  return (await conn.query(runHistorySql(conn.dialect, schema, syncs, limit))).map((r) => {
+    const out: Row = { ...r, full_refresh: r.full_refresh === true || r.full_refresh === 'true' };
+    for (const c of counts) out[c] = r[c] === null || r[c] === undefined ? null : toNumber(r[c]);
+    return out;
+  });
+}
+
+async function refreshJobs(ws: Workspace, conn: WarehouseConnection, report: Reporter): Promise<void> {
+  const redactor = new Redactor();
+  const runId = newRunId();
+  for (const sync of Object.values(ws.config.syncs)) {
+    const dest = ws.config.destinations[sync.destination]!;
+    if (!dest.definition.refreshJobs) continue;
+    const ctx = destinationContext(dest, sync, { runId, projectDir: ws.config.projectDir, redactor, fullRefresh: false, plannedTotal: 0, recordMetric: () => undefined, recordJob: () => undefined });
+    let changed: number;
+    try {
+      changed = await refreshPendingJobs(conn, ws.config.stateSchema, dest, sync, ctx);
+    } catch (e) {
+      // A vendor's error body can echo a credential or a token minted during the refresh.
+      if (e instanceof Error) e.message = redactor.redact(e.message);
+      throw e;
+    }
+    if (changed > 0) report({ event: 'jobs_refreshed', sync: sync.name, changed });
   }
 }

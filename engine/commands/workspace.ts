@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import { loadProject, type Project } from '../project/project-loader.js';
 import { TemplateCompiler } from '../compile/template-compiler.js';
 import { getDialect } from '../dialects/dialect-registry.js';
+import type { Reporter } from '../sync/run-events.js';
 import { BUILTIN_DESTINATION_LOADERS, loadBuiltinDestinations } from '../../destinations/index.js';
 
 const BUILTIN_CATALOG = { types: Object.keys(BUILTIN_DESTINATION_LOADERS), load: loadBuiltinDestinations };
@@ -44,6 +45,22 @@ export function selectSyncs(config: NormalizedConfig, select: string | undefined
     matched.forEach((s) => out.add(s));
   }
   return [...out];
+}
+
+/** The sync a command names (`retry`, `reset`): exactly a configured sync's name. */
+export function namedSync(config: NormalizedConfig, name: string, command: string): NormalizedSync {
+  const sync = config.syncs[name];
+  if (!sync) throw new ConfigError(`${command}: no sync named "${name}"`, { hint: `Syncs: ${Object.keys(config.syncs).join(', ') || 'none'}.` });
+  return sync;
+}
+
+/** The syncs a command acts on: paused ones are left out, each with a `skipped` event giving the reason. */
+export function unpausedSyncs(syncs: readonly NormalizedSync[], report: Reporter): NormalizedSync[] {
+  return syncs.filter((s) => {
+    if (s.paused === undefined) return true;
+    report({ event: 'skipped', sync: s.name, reason: `paused: ${s.paused} (remove \`paused\` from syncs.${s.name} to run it)` });
+    return false;
+  });
 }
 
 export function modelFileOf(ws: Workspace, model: string): string {

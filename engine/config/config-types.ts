@@ -101,6 +101,11 @@ export interface SyncConfig {
   target?: Record<string, unknown>;
   /** Cron expression (5 fields, UTC) used by `audsync run --due`. */
   schedule?: string;
+  /**
+   * Skip this sync in every command until unpaused; its state is kept. `true`,
+   * or the reason as text (shown by run, plan and status).
+   */
+  paused?: boolean | string;
   guardrails?: GuardrailConfig;
   /**
    * Extra fields to normalize and SHA-256 hash in the warehouse, by identifier kind

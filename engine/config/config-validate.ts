@@ -10,7 +10,7 @@ import type { DestinationDefinition, OptionSpec } from '../destination/destinati
 /** Names that become part of internal table names: kept to a safe identifier alphabet. */
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const COMMON_OPTIONS = new Set(['type', 'batchSize', 'concurrency', 'rateLimit', 'maxAttempts', 'retryBaseDelayMs', 'timeoutMs', 'baseUrl']);
-const SYNC_KEYS = new Set(['model', 'destination', 'key', 'mode', 'fields', 'target', 'schedule', 'guardrails', 'hash', 'prehashed']);
+const SYNC_KEYS = new Set(['model', 'destination', 'key', 'mode', 'fields', 'target', 'schedule', 'paused', 'guardrails', 'hash', 'prehashed']);
 
 /** Destination definitions by `type`: those the config names, already loaded. */
 export type DestinationRegistry = Readonly<Record<string, DestinationDefinition<unknown>>>;
@@ -327,6 +327,10 @@ function validateSync(
       p.add(`${at}.schedule`, `${(e as Error).message} (e.g. '0 * * * *' for hourly, UTC)`);
     }
   }
+  let paused: string | undefined;
+  if (s.paused === true) paused = 'paused in the config';
+  else if (typeof s.paused === 'string' && s.paused.trim() !== '') paused = s.paused.trim();
+  else if (s.paused !== undefined && s.paused !== false) p.add(`${at}.paused`, "must be true, false or the reason as text (e.g. paused: 'waiting for legal review')");
   const g = s.guardrails;
   if (g !== undefined && !isRecord(g)) p.add(`${at}.guardrails`, 'must be an object');
   const gr = isRecord(g) ? g : {};
@@ -345,6 +349,7 @@ function validateSync(
     fields,
     target,
     schedule,
+    paused,
     prehashed,
     guardrails: {
       maxRemovePercent: percent(gr.maxRemovePercent, `${at}.guardrails.maxRemovePercent`, p) ?? DEFAULTS.maxRemovePercent,

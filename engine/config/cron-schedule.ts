@@ -7,6 +7,8 @@ export interface CronSchedule {
   readonly expression: string;
   /** The latest scheduled minute at or before `at`, or null if none in the past year. */
   previous(at: Date): Date | null;
+  /** The first scheduled minute after `at`, or null if none in the next year. */
+  next(at: Date): Date | null;
 }
 
 const FIELDS = [
@@ -61,6 +63,24 @@ export function parseCron(expression: string): CronSchedule {
         }
         if (matches(t)) return new Date(t);
         t.setTime(t.getTime() - 60_000);
+      }
+      return null;
+    },
+    next(at: Date): Date | null {
+      const t = new Date(Math.floor(at.getTime() / 60_000) * 60_000 + 60_000);
+      // Walk forward minute by minute, skipping whole days/hours that cannot match.
+      const limit = at.getTime() + 366 * 24 * 3600_000;
+      while (t.getTime() <= limit) {
+        if (!months.has(t.getUTCMonth() + 1) || !dayMatches(t)) {
+          t.setUTCHours(24, 0, 0, 0);
+          continue;
+        }
+        if (!hours.has(t.getUTCHours())) {
+          t.setUTCMinutes(60, 0, 0);
+          continue;
+        }
+        if (matches(t)) return new Date(t);
+        t.setTime(t.getTime() + 60_000);
       }
       return null;
     },

@@ -49,6 +49,8 @@ export interface NormalizedSync {
   readonly fields: readonly MappedField[];
   readonly target: Readonly<Record<string, unknown>>;
   readonly schedule: CronSchedule | undefined;
+  /** Why the sync is paused (`paused` in the config), or undefined when it runs. */
+  readonly paused: string | undefined;
   /** What to do with identifier values that are already 64-hex SHA-256 hashes. */
   readonly prehashed: PrehashedRule;
   readonly guardrails: {

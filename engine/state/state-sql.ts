@@ -123,6 +123,19 @@ export function healthSql(d: Dialect, schema: string): string {
   return `SELECT * FROM ${d.relation(schema, 'sync_health')} ORDER BY sync_name`;
 }
 
+/** The last `limit` runs of each named sync, newest first, with their counts (`status --history N`). */
+export function runHistorySql(d: Dialect, schema: string, syncs: readonly string[], limit: number): string {
+  const names = syncs.map((s) => d.quoteLiteral(s)).join(', ');
+  return `SELECT run_id, sync_name, status, started_at, finished_at, full_refresh, members, invalid, planned_add, planned_change, planned_remove,
+  succeeded_add, succeeded_change, succeeded_remove, rejected, failed, error
+FROM (
+  SELECT r.*, row_number() OVER (PARTITION BY sync_name ORDER BY started_at DESC, run_id DESC) AS rn FROM ${d.relation(schema, 'sync_runs')} AS r
+  WHERE sync_name IN (${names})
+) AS h
+WHERE rn <= ${Math.trunc(limit)}
+ORDER BY sync_name, started_at DESC, run_id DESC`;
+}
+
 /** When each sync last started a run, in unix seconds; for `run --due`. */
 export function lastStartedSql(d: Dialect, schema: string): string {
   return `SELECT sync_name, ${d.epochSeconds('max(started_at)')} AS last_started FROM ${d.relation(schema, 'sync_runs')} GROUP BY sync_name`;
