@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseCron } from '../engine/config/cron-schedule.js';
+import { formatDuration, parseDuration } from '../engine/config/duration.js';
+import { warehouseTime } from '../engine/sync/sync-health.js';
 import { parseJsonLossless } from '../engine/destination/lossless-json.js';
 import { parseRetryAfter, retryDelayMs, MAX_BACKOFF_MS } from '../engine/run/retry-policy.js';
 import { signWebhook } from '../destinations/webhook/webhook-signing.js';
@@ -10,6 +12,24 @@ import { ConfigError } from '../engine/errors.js';
 import { Redactor } from '../engine/commands/redactor.js';
 import { RateLimiter, type LimiterClock } from '../engine/run/rate-limiter.js';
 import { inRangesSql, mergeRanges, rangesOf, subtractRanges } from '../engine/plan/row-ranges.js';
+
+describe('durations and warehouse timestamps', () => {
+  it('reads durations people write and refuses the rest', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('2h')).toBe(7_200_000);
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('1d')).toBe(86_400_000);
+    for (const bad of ['', '2', 'h', '2x', '-1h', '0m', '1.5h', '2h soon']) expect(() => parseDuration(bad), bad).toThrow(/duration/);
+    expect(formatDuration(3 * 3_600_000 + 20_000)).toBe('3h');
+    expect(formatDuration(3 * 3_600_000 + 5 * 60_000)).toBe('3h 5m');
+    expect(formatDuration(400)).toBe('0s');
+  });
+  it('reads state timestamps as UTC whatever the warehouse prints', () => {
+    const t = Date.parse('2026-12-03T07:40:43.362Z');
+    for (const s of ['2026-12-03 07:40:43.362+00', '2026-12-03 07:40:43.362', '2026-12-03T07:40:43.362Z', '2026-12-03 09:40:43.362+02:00']) expect(warehouseTime(s), s).toBe(t);
+    expect(() => warehouseTime('yesterday')).toThrow(/cannot read/);
+  });
+});
 
 describe('cron schedules (UTC)', () => {
   const at = (s: string) => new Date(s);
@@ -21,6 +41,15 @@ describe('cron schedules (UTC)', () => {
     // day-of-month and day-of-week both restricted: either matches (Vixie cron)
     expect(parseCron('0 0 13 * 5').previous(at('2026-11-23T00:00:00Z'))?.toISOString()).toBe('2026-11-20T00:00:00.000Z');
     expect(parseCron('0 0 * * 7').previous(at('2026-11-23T00:00:00Z'))?.toISOString()).toBe('2026-11-22T00:00:00.000Z');
+  });
+  it('finds the first fire time after a moment', () => {
+    expect(parseCron('0 * * * *').next(at('2026-11-23T20:47:10Z'))?.toISOString()).toBe('2026-11-23T21:00:00.000Z');
+    // Strictly after: a moment on a fire time gives the following one.
+    expect(parseCron('0 * * * *').next(at('2026-11-23T21:00:00Z'))?.toISOString()).toBe('2026-11-23T22:00:00.000Z');
+    expect(parseCron('*/15 9-17 * * mon-fri').next(at('2026-11-20T17:50:00Z'))?.toISOString()).toBe('2026-11-23T09:00:00.000Z');
+    expect(parseCron('30 6 1 * *').next(at('2026-11-23T00:00:00Z'))?.toISOString()).toBe('2026-12-01T06:30:00.000Z');
+    expect(parseCron('0 0 29 2 *').next(at('2026-03-01T00:00:00Z'))).toBeNull();
+    expect(parseCron('@yearly').next(at('2026-12-31T23:59:30Z'))?.toISOString()).toBe('2027-01-01T00:00:00.000Z');
   });
   it('refuses malformed expressions with a reason', () => {
     expect(() => parseCron('* * * *')).toThrow(/expected 5 fields/);
