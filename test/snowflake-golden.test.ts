@@ -28,6 +28,7 @@ const SYNC: NormalizedSync = {
   target: {},
   schedule: undefined,
   paused: undefined,
+  alerts: undefined,
   prehashed: 'passthrough',
   guardrails: { maxRemovePercent: 50, maxAddPercent: undefined, minMembers: undefined, maxFailedPercent: 50, maxRejectedPercent: 50, quarantineAfterRuns: 3 },
 };

@@ -5,7 +5,7 @@ import { formatDuration, parseDuration } from '../engine/config/duration.js';
 import { warehouseTime } from '../engine/sync/sync-health.js';
 import { parseJsonLossless } from '../engine/destination/lossless-json.js';
 import { parseRetryAfter, retryDelayMs, MAX_BACKOFF_MS } from '../engine/run/retry-policy.js';
-import { signWebhook } from '../destinations/webhook/webhook-signing.js';
+import { signWebhook } from '../engine/destination/standard-webhooks.js';
 import { csvLine } from '../destinations/file/csv-line.js';
 import { env, resolveSecret } from '../engine/config/env-ref.js';
 import { ConfigError } from '../engine/errors.js';

@@ -1,7 +1,7 @@
 import { defineDestination, type RowResult, type Batch, type DestinationContext } from '../../engine/destination/destination-api.js';
 import { httpRequest } from '../../engine/destination/http-client.js';
 import { resolveSecret, type Secret } from '../../engine/config/env-ref.js';
-import { signWebhook } from './webhook-signing.js';
+import { signWebhook } from '../../engine/destination/standard-webhooks.js';
 
 /** Default and ceiling of operations per request (../shared/destinations/webhook.md). */
 export const WEBHOOK_DEFAULT_BATCH = 500;

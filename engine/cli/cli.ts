@@ -133,13 +133,14 @@ export async function main(argv: string[]): Promise<number> {
     .option('--max-age <duration>', 'unhealthy when a sync has had no successful run this recently (e.g. 2h, 1d)')
     .option('--history <n>', 'also show the last n runs of each selected sync')
     .option('--refresh', 'first fetch the final state of destination jobs still pending (needs destination secrets)')
-    .action((flags: GlobalFlags & { refresh?: boolean; maxAge?: string; history?: string | number }) => {
+    .option('--check', 'send alerts.on.noSuccessFor alerts for syncs gone stale (once per stale period)')
+    .action((flags: GlobalFlags & { refresh?: boolean; check?: boolean; maxAge?: string; history?: string | number }) => {
       action = async (out) => {
         const maxAgeMs = flags.maxAge === undefined ? undefined : parseFlagDuration('--max-age', flags.maxAge);
         const history = flags.history === undefined ? undefined : parseCount('--history', flags.history);
         const { statusCommand } = await import('../commands/status-command.js');
         const { statusLines } = await import('./status-view.js');
-        const result = await statusCommand({ config: flags.config!, select: flags.select, refresh: flags.refresh, maxAgeMs, history }, out.event);
+        const result = await statusCommand({ config: flags.config!, select: flags.select, refresh: flags.refresh, check: flags.check, maxAgeMs, history }, out.event);
         const code = result.healthy ? EXIT.ok : EXIT.syncFailed;
         for (const [obj, text] of statusLines(result, code)) out.line(obj, text);
         return code;

@@ -92,6 +92,9 @@ function ttyOutput(): Output {
         case 'warning':
           say(`${e.sync}: warning: ${e.message}`);
           break;
+        case 'alert_sent':
+          if (e.delivered) say(`${e.sync}: alert "${e.trigger}" sent to ${e.channel}`);
+          break;
         case 'status':
           break;
       }

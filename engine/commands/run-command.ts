@@ -16,6 +16,7 @@ import { modelFileOf, openWorkspace, selectSyncs, unpausedSyncs } from './worksp
 import { runInLanes } from '../sync/sync-lanes.js';
 import { liveRunWriter } from '../sync/live-run-file.js';
 import { readHealth } from '../sync/sync-health.js';
+import { alertAfterRun } from '../alerts/alert-checks.js';
 import type { WarehouseConnection } from '../warehouse/connection.js';
 
 export type { SyncOutcome } from '../sync/sync-run.js';
@@ -104,6 +105,7 @@ export async function runCommand(opts: RunOptions, reportTo: Reporter): Promise<
     // Outcomes in the order the syncs were selected, whatever order the lanes finished in.
     const order = new Map(syncs.map((s, i) => [s.name, i]));
     outcomes.sort((a, b) => (order.get(a.sync) ?? 0) - (order.get(b.sync) ?? 0));
+    if (!opts.planOnly) await alertAfterRun(conn, ws.config, runId, outcomes, report, redactor);
     return outcomes;
   } finally {
     // Finished only once the file is free again, so `status` never finds neither the file lock nor a live run.

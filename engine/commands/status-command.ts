@@ -7,6 +7,7 @@ import { refreshPendingJobs } from '../sync/destination-jobs.js';
 import { readHealth, readLastStarted, syncStatuses, type SyncStatusRow } from '../sync/sync-health.js';
 import { readLiveRun, type LiveRun } from '../sync/live-run-file.js';
 import { LockError } from '../errors.js';
+import { alertStaleness } from '../alerts/alert-checks.js';
 import { Redactor } from './redactor.js';
 import { newRunId } from './run-id.js';
 import type { Reporter } from '../sync/run-events.js';
@@ -18,6 +19,8 @@ export interface StatusOptions {
   refresh?: boolean;
   /** Unhealthy when a selected sync has had no successful run within this long. */
   maxAgeMs?: number;
+  /** Send `noSuccessFor` alerts for syncs that have gone stale (once per stale period). */
+  check?: boolean;
   /** Also return the last N runs of each selected sync. */
   history?: number;
   now?: Date;
@@ -54,6 +57,7 @@ export async function statusCommand(opts: StatusOptions, report: Reporter): Prom
     const schema = ws.config.stateSchema;
     for (const sql of ensureStateTablesSql(conn.dialect, schema)) await conn.execute(sql);
     if (opts.refresh) await refreshJobs(ws, conn, report);
+    if (opts.check) await alertStaleness(conn, ws.config, report, new Redactor(), now);
     const syncs = syncStatuses({ ...input, health: await readHealth(conn, schema), lastStarted: await readLastStarted(conn, schema) });
     const history = opts.history && selected.length > 0 ? await readHistory(conn, schema, selected.map((s) => s.name), opts.history) : [];
     return { syncs, history, live: undefined, healthy: syncs.every((s) => s.healthy) };

@@ -107,6 +107,8 @@ export interface SyncConfig {
    */
   paused?: boolean | string;
   guardrails?: GuardrailConfig;
+  /** Alert triggers of this sync (over the project-wide `alerts.on`, field by field) and the channels to use (default all); `false` silences it. */
+  alerts?: false | { on?: AlertTriggerConfig; channels?: string[] };
   /**
    * Extra fields to normalize and SHA-256 hash in the warehouse, by identifier kind
    * (`{ email: 'email' }`), beside those the destination declares itself.
@@ -120,6 +122,34 @@ export interface SyncConfig {
   prehashed?: 'passthrough' | 'reject';
 }
 
+/** When to alert. Checked after every `run` (and, for `noSuccessFor`, by `audsync status --check`). */
+export interface AlertTriggerConfig {
+  /** A run ended `failed` or `aborted`. Default true. */
+  failed?: boolean;
+  /** Rejected plus failed rows were more than this percent of the run's planned rows. */
+  rejectedPercent?: number;
+  /** The audience changed by more than this percent since the last successful run. */
+  sizeChangePercent?: number;
+  /** No successful run for this long (`26h`, `90m`, `2d`); alerted once per stale period. */
+  noSuccessFor?: string;
+  /** A success after an alert fired for the sync (PagerDuty: resolves the incident). Default true. */
+  recovery?: boolean;
+}
+
+export type AlertChannelConfig =
+  /** A Slack incoming-webhook URL, normally `env('SLACK_WEBHOOK_URL')` (the URL is the secret). */
+  | { type: 'slack'; url: Secret }
+  /** Signed JSON (Standard Webhooks, as the webhook destination). */
+  | { type: 'webhook'; url: Secret; secret: Secret }
+  /** PagerDuty Events API v2: one incident per sync (dedup key `audsync/<sync>`), resolved on recovery. */
+  | { type: 'pagerduty'; routingKey: Secret; url?: string };
+
+export interface AlertsConfig {
+  channels: Record<string, AlertChannelConfig>;
+  /** Project-wide triggers; a sync's `alerts.on` overrides them field by field. */
+  on?: AlertTriggerConfig;
+}
+
 export interface AudsyncConfig {
   warehouse: WarehouseConfig;
   /** Schema of audsync's own tables. Default 'audsync'. */
@@ -128,4 +158,6 @@ export interface AudsyncConfig {
   vars?: Record<string, string | number | boolean>;
   destinations: Record<string, CommonDestinationOptions>;
   syncs: Record<string, SyncConfig>;
+  /** Where to tell people when a sync fails, goes stale or recovers. */
+  alerts?: AlertsConfig;
 }

@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js';
 import { SYNC_MODES, WAREHOUSE_TYPES, type SyncMode, type WarehouseConfig } from './config-types.js';
 import { DEFAULTS, type MappedField, type NormalizedConfig, type NormalizedDestination, type NormalizedSync } from './normalized-config.js';
 import { parseCron } from './cron-schedule.js';
+import { syncAlerts, validateAlerts, type ProjectAlerts } from './alerts-validate.js';
 import { isEnvRef } from './env-ref.js';
 import { isIdentifierKind, PREHASHED_RULES, type IdentifierKind, type PrehashedRule } from '../compile/identifier-kinds.js';
 import type { DestinationDefinition, OptionSpec } from '../destination/destination-api.js';
@@ -10,7 +11,7 @@ import type { DestinationDefinition, OptionSpec } from '../destination/destinati
 /** Names that become part of internal table names: kept to a safe identifier alphabet. */
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const COMMON_OPTIONS = new Set(['type', 'batchSize', 'concurrency', 'rateLimit', 'maxAttempts', 'retryBaseDelayMs', 'timeoutMs', 'baseUrl']);
-const SYNC_KEYS = new Set(['model', 'destination', 'key', 'mode', 'fields', 'target', 'schedule', 'paused', 'guardrails', 'hash', 'prehashed']);
+const SYNC_KEYS = new Set(['model', 'destination', 'key', 'mode', 'fields', 'target', 'schedule', 'paused', 'alerts', 'guardrails', 'hash', 'prehashed']);
 
 /** Destination definitions by `type`: those the config names, already loaded. */
 export type DestinationRegistry = Readonly<Record<string, DestinationDefinition<unknown>>>;
@@ -50,7 +51,7 @@ export function validateConfig(raw: unknown, file: string, registry: Registry, k
     });
   }
   for (const k of Object.keys(raw)) {
-    if (!['warehouse', 'stateSchema', 'vars', 'destinations', 'syncs'].includes(k)) p.add(k, 'unknown setting');
+    if (!['warehouse', 'stateSchema', 'vars', 'destinations', 'syncs', 'alerts'].includes(k)) p.add(k, 'unknown setting');
   }
   const warehouse = validateWarehouse(raw.warehouse, p);
   const stateSchema = raw.stateSchema ?? DEFAULTS.stateSchema;
@@ -73,11 +74,12 @@ export function validateConfig(raw: unknown, file: string, registry: Registry, k
       const nd = validateDestination(name, d, registry, knownTypes, p);
       if (nd) destinations[name] = nd;
     }
+  const alerts = validateAlerts(raw.alerts, (at, m) => p.add(at, m));
   const syncs: Record<string, NormalizedSync> = {};
   if (!isRecord(raw.syncs)) p.add('syncs', 'must be an object of named syncs');
   else
     for (const [name, s] of Object.entries(raw.syncs)) {
-      const ns = validateSync(name, s, raw.destinations, destinations, p);
+      const ns = validateSync(name, s, raw.destinations, destinations, alerts, p);
       if (ns) syncs[name] = ns;
     }
   if (p.list.length > 0) {
@@ -95,6 +97,7 @@ export function validateConfig(raw: unknown, file: string, registry: Registry, k
     vars,
     destinations,
     syncs,
+    alertChannels: alerts.channels,
   };
 }
 
@@ -254,6 +257,7 @@ function validateSync(
   s: unknown,
   rawDestinations: unknown,
   destinations: Record<string, NormalizedDestination>,
+  alerts: ProjectAlerts,
   p: Problems,
 ): NormalizedSync | undefined {
   const at = `syncs.${name}`;
@@ -350,6 +354,7 @@ function validateSync(
     target,
     schedule,
     paused,
+    alerts: syncAlerts(s.alerts, `${at}.alerts`, alerts, (path, m) => p.add(path, m)),
     prehashed,
     guardrails: {
       maxRemovePercent: percent(gr.maxRemovePercent, `${at}.guardrails.maxRemovePercent`, p) ?? DEFAULTS.maxRemovePercent,

@@ -1,4 +1,5 @@
 import type { WarehouseConfig, SyncMode } from './config-types.js';
+import type { Secret } from './env-ref.js';
 import type { CronSchedule } from './cron-schedule.js';
 import type { IdentifierKind, PrehashedRule } from '../compile/identifier-kinds.js';
 import type { DestinationDefinition } from '../destination/destination-api.js';
@@ -14,6 +15,27 @@ export interface NormalizedConfig {
   readonly vars: Readonly<Record<string, string | number | boolean>>;
   readonly destinations: Readonly<Record<string, NormalizedDestination>>;
   readonly syncs: Readonly<Record<string, NormalizedSync>>;
+  /** Alert channels by name; empty when the config has no `alerts`. */
+  readonly alertChannels: Readonly<Record<string, AlertChannel>>;
+}
+
+export type AlertChannel =
+  | { readonly name: string; readonly type: 'slack'; readonly url: Secret }
+  | { readonly name: string; readonly type: 'webhook'; readonly url: Secret; readonly secret: Secret }
+  | { readonly name: string; readonly type: 'pagerduty'; readonly routingKey: Secret; readonly url: string };
+
+export interface AlertTriggers {
+  readonly failed: boolean;
+  readonly rejectedPercent: number | undefined;
+  readonly sizeChangePercent: number | undefined;
+  readonly noSuccessForMs: number | undefined;
+  readonly recovery: boolean;
+}
+
+/** A sync's alerting: its triggers (project-wide merged with its own) and the channels they go to. */
+export interface SyncAlerts {
+  readonly triggers: AlertTriggers;
+  readonly channels: readonly string[];
 }
 
 export interface NormalizedDestination {
@@ -49,6 +71,8 @@ export interface NormalizedSync {
   readonly fields: readonly MappedField[];
   readonly target: Readonly<Record<string, unknown>>;
   readonly schedule: CronSchedule | undefined;
+  /** Undefined when the project has no alert channels or the sync says `alerts: false`. */
+  readonly alerts: SyncAlerts | undefined;
   /** Why the sync is paused (`paused` in the config), or undefined when it runs. */
   readonly paused: string | undefined;
   /** What to do with identifier values that are already 64-hex SHA-256 hashes. */

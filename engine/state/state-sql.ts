@@ -1,6 +1,7 @@
 import type { Dialect } from '../dialects/dialect.js';
 import { REJECTIONS_TABLE, type SyncTables } from '../plan/plan-tables.js';
 import { createRejectionsTableSql } from './rejection-sql.js';
+import { createAlertLogSql } from './alert-sql.js';
 
 /**
  * SQL for the public governance tables of DESIGN.md §5. Column names and
@@ -28,6 +29,7 @@ export function ensureStateTablesSql(d: Dialect, schema: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${r('audience_events')} (
       model ${text} NOT NULL, record_key ${text} NOT NULL, event ${text} NOT NULL, run_id ${text} NOT NULL, occurred_at ${timestamp} NOT NULL)`,
     createRejectionsTableSql(d, schema),
+    createAlertLogSql(d, schema),
     // Columns are only ever added at the end: CREATE OR REPLACE VIEW keeps existing columns in place.
     `CREATE OR REPLACE VIEW ${r('sync_health')} AS
       WITH ranked AS (
