@@ -39,6 +39,53 @@ describe('webhook destination contract', () => {
     expect(hook.attemptIds).toHaveLength(2); // not retried
   });
 
+  it('a 2xx that confirms nothing (HTML, broken JSON, results not an array) is never a success; an empty 2xx or an object without results is', async () => {
+    for (const body of ['<html><body>Welcome</body></html>', '{"results": [', '{"results": "ok"}', '[]']) {
+      p = await createFixture(duckdbWarehouse, hook, 4, { batchSize: 4, maxAttempts: 2 });
+      hook.reset();
+      hook.knobs.answerBody = body;
+      const r = await run();
+      expect(r.code, body).toBe(1);
+      const f = finished(r, 'active_to_hook');
+      expect(f.status, body).toBe('failed');
+      expect(f.counts, body).toMatchObject({ succeeded_add: 0, failed: 4 });
+      expect(f.error, body).toMatch(/a 2xx answer that confirms nothing/);
+      expect(await p.count(`SELECT count(*) FROM audsync.snapshot__active_to_hook`), body).toBe(0);
+      await p.cleanUp();
+    }
+    for (const body of ['', '{}', '{"received": 4}']) {
+      p = await createFixture(duckdbWarehouse, hook, 4, { batchSize: 4 });
+      hook.knobs.answerBody = body;
+      const r = await run();
+      expect(finished(r, 'active_to_hook'), JSON.stringify(body)).toMatchObject({ status: 'success', counts: { succeeded_add: 4 } });
+      if (body !== '{"received": 4}') await p.cleanUp();
+    }
+  });
+
+  it('a redirect is never followed: nothing reaches the other host, and the sync fails naming the Location', async () => {
+    const other = await new FakeWebhookServer(HOOK_SECRET).start();
+    try {
+      for (const status of [301, 302, 303, 307, 308]) {
+        p = await createFixture(duckdbWarehouse, hook, 5, { batchSize: 5 });
+        hook.reset();
+        hook.knobs.redirectNext = [{ status, location: other.url }];
+        const r = await run();
+        expect(r.code, String(status)).toBe(1);
+        const f = finished(r, 'active_to_hook');
+        expect(f.status).toBe('failed');
+        expect(f.error).toContain(`HTTP ${status} redirect to ${other.url}, not followed`);
+        expect(other.attemptIds).toHaveLength(0);
+        expect(await p.count(`SELECT count(*) FROM audsync.snapshot__active_to_hook`)).toBe(0);
+        // Fixed URL: everything is delivered on the next run.
+        expect(finished(await run(), 'active_to_hook').counts.succeeded_add).toBe(5);
+        await p.cleanUp();
+      }
+      p = await createFixture(duckdbWarehouse, hook, 1);
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('bad credentials fail the sync at once, unsent rows recorded as aborted', async () => {
     p = await createFixture(duckdbWarehouse, hook, 50, { batchSize: 5 });
     const r = await run({ HOOK_SECRET: 'whsec_' + Buffer.from('the-wrong-secret-entirely').toString('base64') });

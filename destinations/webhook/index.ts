@@ -2,8 +2,9 @@ import { defineDestination, type RowResult, type Batch, type DestinationContext 
 import { httpRequest } from '../../engine/destination/http-client.js';
 import { resolveSecret, type Secret } from '../../engine/config/env-ref.js';
 import { signWebhook } from '../../engine/destination/standard-webhooks.js';
+import { DestinationError } from '../../engine/errors.js';
 
-/** Default and ceiling of operations per request (../shared/destinations/webhook.md). */
+/** Default and ceiling of operations per request (destinations/webhook/README.md). */
 export const WEBHOOK_DEFAULT_BATCH = 500;
 export const WEBHOOK_MAX_BATCH = 10_000;
 /** How much of an error body becomes the rejection reason. */
@@ -50,22 +51,30 @@ export const webhook = defineDestination<WebhookOptions>({
           const reason = `HTTP ${res.status}: ${res.text.slice(0, REASON_CHARS)}`;
           return batch.operations.map(() => ({ status: 'rejected', code: String(res.status), message: reason }));
         }
-        return mapResults(batch, res.text);
+        return mapResults(batch, res.text, who);
       },
     };
   },
 });
 
-/** Per-row outcomes from a 2xx body; keys not listed count as succeeded. */
-function mapResults(batch: Batch, text: string): RowResult[] {
+/**
+ * Per-row outcomes from a 2xx body (the contract in README.md): an empty body or
+ * a JSON object without `results` accepts every row; keys `results` does not list
+ * count as succeeded. Any other body confirms nothing, so the batch fails (and is
+ * retried with the same webhook-id): a success must never be assumed.
+ */
+function mapResults(batch: Batch, text: string, who: string): RowResult[] {
+  if (text.trim() === '') return batch.operations.map(() => ({ status: 'succeeded' }));
   let parsed: unknown;
   try {
-    parsed = text.trim() === '' ? undefined : JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch {
-    parsed = undefined;
+    throw unreadable(who, 'the body is not JSON', text);
   }
-  const results = (parsed as { results?: unknown } | undefined)?.results;
-  if (!Array.isArray(results)) return batch.operations.map(() => ({ status: 'succeeded' }));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw unreadable(who, 'the body is not a JSON object', text);
+  if (!('results' in parsed)) return batch.operations.map(() => ({ status: 'succeeded' }));
+  const results = (parsed as { results: unknown }).results;
+  if (!Array.isArray(results)) throw unreadable(who, '`results` is not an array', text);
   const byKey = new Map<string, { status?: unknown; id?: unknown; error?: unknown; code?: unknown }>();
   for (const r of results) if (r && typeof r === 'object' && 'key' in r) byKey.set(String((r as { key: unknown }).key), r as never);
   return batch.operations.map((op): RowResult => {
@@ -74,9 +83,18 @@ function mapResults(batch: Batch, text: string): RowResult[] {
       return { status: 'succeeded', id: r?.id === undefined || r.id === null ? undefined : String(r.id) };
     }
     if (r.status === 'rejected') {
-      return { status: 'rejected', code: r.code === undefined ? 'rejected' : String(r.code), message: String(r.error ?? 'rejected by the receiver') };
+      // Without a code, the message is the reason refusals are compared by (quarantine).
+      return { status: 'rejected', code: r.code === undefined || r.code === null ? undefined : String(r.code), message: String(r.error ?? 'rejected by the receiver') };
     }
     return { status: 'failed', code: String(r.status), message: String(r.error ?? `receiver reported status ${String(r.status)}`) };
+  });
+}
+
+function unreadable(who: string, why: string, text: string): DestinationError {
+  return new DestinationError(`${who}: a 2xx answer that confirms nothing (${why}): ${text.slice(0, 120)}`, {
+    retryable: true,
+    code: 'unreadable_response',
+    hint: 'Answer 2xx with an empty body, a JSON object, or {"results": [...]} (see the webhook destination page).',
   });
 }
 

@@ -38,6 +38,9 @@ export async function httpRequest(req: HttpRequest, who: string): Promise<HttpRe
       method: req.method ?? 'POST',
       headers: req.headers,
       body: req.body,
+      // Never follow: fetch would repeat a POST as a GET (a 301-303 "success" from
+      // another host) or forward member data and credentials there (307/308).
+      redirect: 'manual',
       signal: AbortSignal.timeout(req.timeoutMs),
     });
   } catch (e) {
@@ -56,6 +59,14 @@ export async function httpRequest(req: HttpRequest, who: string): Promise<HttpRe
       retryable: true,
       retryAfterMs: parseRetryAfter(res.headers.get('retry-after')),
       code: String(res.status),
+    });
+  }
+  if (res.status >= 300 && res.status < 400) {
+    const location = res.headers.get('location');
+    throw new DestinationError(`${who}: HTTP ${res.status} redirect to ${location ?? '(no Location)'}, not followed`, {
+      retryable: false,
+      code: String(res.status),
+      hint: `Configure the final URL for ${who}; audsync never sends member data or credentials on to another address.`,
     });
   }
   if (res.status === 401 || res.status === 403) {

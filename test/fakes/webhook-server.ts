@@ -43,10 +43,14 @@ export interface WebhookKnobs {
   answerDelayMs: number;
   /** While true, applied batches wait for their answer (a run held open mid-stream); set false to let them go. */
   holdAnswers: boolean;
+  /** A 2xx body to answer with instead of the results, after applying the batch (e.g. HTML, broken JSON). */
+  answerBody?: string;
+  /** Answer the next requests with this redirect, without applying them; consumed one per request. */
+  redirectNext: Array<{ status: number; location: string }>;
 }
 
 /**
- * A receiver of audsync's webhook contract (../shared/destinations/webhook.md):
+ * A receiver of audsync's webhook contract (destinations/webhook/README.md):
  * verifies the Standard Webhooks signature, keeps the audience as a set, and
  * answers per row. A real HTTP server on 127.0.0.1.
  */
@@ -57,7 +61,7 @@ export class FakeWebhookServer {
   readonly failures: number[] = [];
   /** The webhook-id of every request, answered or not, in arrival order. */
   readonly attemptIds: string[] = [];
-  readonly knobs: WebhookKnobs = { failNext: [], delayMs: 0, hangNext: 0, rejectKeys: new Map(), returnIds: true, otherStatus: new Map(), applyThenHangNext: 0, answerDelayMs: 0, holdAnswers: false };
+  readonly knobs: WebhookKnobs = { failNext: [], delayMs: 0, hangNext: 0, rejectKeys: new Map(), returnIds: true, otherStatus: new Map(), applyThenHangNext: 0, answerDelayMs: 0, holdAnswers: false, redirectNext: [] };
   /** Batches applied to the audience, answered or not, in order. */
   readonly applied: ReceivedBatch[] = [];
   private server: http.Server | undefined;
@@ -102,6 +106,11 @@ export class FakeWebhookServer {
       return;
     }
     if (this.knobs.delayMs > 0) await new Promise((r) => setTimeout(r, this.knobs.delayMs));
+    const redirect = this.knobs.redirectNext.shift();
+    if (redirect) {
+      res.writeHead(redirect.status, { location: redirect.location }).end();
+      return;
+    }
     const fail = this.knobs.failNext.shift();
     if (fail !== undefined && fail !== 0) {
       this.failures.push(fail);
@@ -152,6 +161,7 @@ export class FakeWebhookServer {
     while (this.knobs.holdAnswers && !res.destroyed) await new Promise((r) => setTimeout(r, 10));
     if (res.destroyed) return;
     this.batches.push(received);
+    if (this.knobs.answerBody !== undefined) return void res.writeHead(200, { 'content-type': 'text/html' }).end(this.knobs.answerBody);
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results }));
   }
 
