@@ -5,7 +5,7 @@ import { availableConnections } from './support/warehouse-connections.js';
 
 /**
  * Reference rules, written independently of the SQL, from the vendors' docs
- * (../shared/destinations/meta-custom-audiences.md, google-customer-match.md).
+ * (destinations/meta-custom-audiences/README.md, google-customer-match.md).
  */
 const PUNCT = /[!-/:-@[-`{-~]/g;
 const digitsNoZeros = (v: string) => v.replace(/[^0-9]/g, '').replace(/^0+/, '');

@@ -1,5 +1,5 @@
 /**
- * Braze's documented limits (../../../shared/destinations/braze.md). The engine
+ * Braze's documented limits (destinations/braze/README.md). The engine
  * never sends a batch larger than the maximum and spaces batches at the rate.
  */
 

@@ -14,7 +14,7 @@ interface BrazeOptions {
 }
 
 /**
- * Braze users (../../../shared/destinations/braze.md): audience membership is a
+ * Braze users (destinations/braze/README.md): audience membership is a
  * custom attribute written with /users/track, optionally with a subscription
  * group state when the sync asks for one explicitly.
  */

@@ -1,6 +1,6 @@
 /**
  * Google's documented numbers and addresses, in one place. Sources:
- * ../shared/destinations/google-customer-match.md (the fact file), and Google's
+ * destinations/google-customer-match/README.md (the fact file), and Google's
  * pages named on each constant (developers.google.com/google-ads/api/...).
  */
 

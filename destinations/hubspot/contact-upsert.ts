@@ -3,7 +3,7 @@ import { errorsByTraceId, type BatchAnswer, type BatchResultObject, type HubSpot
 import { chunks, comparableIdOf, idValueOf, missingIdProperty, rejectedBy, unconfirmed, uniqueRounds } from './batch-helpers.js';
 import { comparableId, propertiesOf } from './property-values.js';
 
-/** Inputs per batch upsert call (../shared/destinations/hubspot.md: "at most 100 inputs"). */
+/** Inputs per batch upsert call (destinations/hubspot/README.md: "at most 100 inputs"). */
 export const HUBSPOT_MAX_UPSERT_INPUTS = 100;
 
 /**

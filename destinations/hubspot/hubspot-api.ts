@@ -1,7 +1,7 @@
 import { httpRequest, joinUrl, type HttpResponse } from '../../engine/destination/http-client.js';
 import { DestinationError } from '../../engine/errors.js';
 
-/** HubSpot's public API host (../shared/destinations/hubspot.md). */
+/** HubSpot's public API host (destinations/hubspot/README.md). */
 export const HUBSPOT_API_HOST = 'https://api.hubapi.com';
 /** How much of an error body is kept in a message. */
 const MESSAGE_CHARS = 300;

@@ -6,11 +6,11 @@ import { HUBSPOT_MAX_UPSERT_INPUTS } from './contact-upsert.js';
 import { updateContacts } from './contact-update.js';
 import { HUBSPOT_DEFAULT_MEMBERSHIP_IDS, syncListBatch } from './list-sync.js';
 
-/** Rows per batch: one batch is one upsert call, whose documented maximum is 100 inputs (../shared/destinations/hubspot.md). */
+/** Rows per batch: one batch is one upsert call, whose documented maximum is 100 inputs (destinations/hubspot/README.md). */
 export const HUBSPOT_MAX_BATCH = HUBSPOT_MAX_UPSERT_INPUTS;
 /**
  * Requests per second. HubSpot's burst limit is 100 to 200 requests per 10 s by
- * tier (../shared/destinations/hubspot.md): the lowest tier's 10/s. Every call
+ * tier (destinations/hubspot/README.md): the lowest tier's 10/s. Every call
  * counts (upsert, read, update, list membership), through ctx.throttle.
  */
 export const HUBSPOT_DEFAULT_RATE = 10;

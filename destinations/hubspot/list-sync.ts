@@ -6,7 +6,7 @@ import { locateContacts, type Located } from './contact-lookup.js';
 
 /**
  * Membership ids per add-and-remove call. HubSpot does not document a maximum
- * (../shared/destinations/hubspot.md: "use 1,000 and make it configurable").
+ * (destinations/hubspot/README.md: "use 1,000 and make it configurable").
  */
 export const HUBSPOT_DEFAULT_MEMBERSHIP_IDS = 1000;
 

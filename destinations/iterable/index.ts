@@ -12,7 +12,7 @@ interface IterableOptions {
 }
 
 /**
- * Iterable static lists (../../../shared/destinations/iterable.md): members are
+ * Iterable static lists (destinations/iterable/README.md): members are
  * subscribed to the list (their profile updated with the mapped fields) and
  * removed from it with channelUnsubscribe false, so removal never touches a
  * user's channel or message-type subscriptions.

@@ -1,4 +1,4 @@
-/** Iterable facts and the choices made where they are not documented (../../../shared/destinations/iterable.md). */
+/** Iterable facts and the choices made where they are not documented (destinations/iterable/README.md). */
 
 /** API hosts per data center. */
 export const ITERABLE_HOSTS = { us: 'https://api.iterable.com', eu: 'https://api.eu.iterable.com' } as const;

@@ -1,6 +1,6 @@
 /**
  * Klaviyo's documented numbers, in one place. Sources:
- * ../shared/destinations/klaviyo.md (the fact file) and Klaviyo's API reference
+ * destinations/klaviyo/README.md and Klaviyo's API reference
  * (developers.klaviyo.com, "Bulk Import Profiles", "Get Profiles for Bulk Import
  * Profiles Job", "Get Errors for Bulk Import Profiles Job", "Get Profiles",
  * "Bulk Suppress Profiles").

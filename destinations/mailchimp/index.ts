@@ -13,7 +13,7 @@ interface MailchimpOptions {
 }
 
 /**
- * Mailchimp audiences (../../../shared/destinations/mailchimp.md): members are
+ * Mailchimp audiences (destinations/mailchimp/README.md): members are
  * upserted with the batch subscribe call; membership is a tag by default
  * (consent untouched) or the subscription status when the sync says so.
  */

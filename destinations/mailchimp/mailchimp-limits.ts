@@ -1,4 +1,4 @@
-/** Mailchimp's documented limits (../../../shared/destinations/mailchimp.md). */
+/** Mailchimp's documented limits (destinations/mailchimp/README.md). */
 
 /** At most 500 members per batch subscribe request (POST /lists/{list_id}). */
 export const MAILCHIMP_BATCH_MAX_MEMBERS = 500;

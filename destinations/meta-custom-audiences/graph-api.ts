@@ -4,7 +4,7 @@ import { joinUrl } from '../../engine/destination/http-client.js';
 import { classifyGraphError, type ErrorVerdict } from './graph-errors.js';
 import type { Cell, MetaSchemaKey } from './meta-schema.js';
 
-/** Meta's Graph API host (../shared/destinations/meta-custom-audiences.md); `baseUrl` replaces it. */
+/** Meta's Graph API host (destinations/meta-custom-audiences/README.md); `baseUrl` replaces it. */
 export const GRAPH_API_HOST = 'https://graph.facebook.com';
 /**
  * The Marketing API version in every path unless `apiVersion` says otherwise:
@@ -16,7 +16,7 @@ export const DEFAULT_API_VERSION = 'v25.0';
 /** Audience fields read after a run's last batch (the CustomAudience object's documented size estimate). */
 export const AUDIENCE_SIZE_FIELDS = ['approximate_count_lower_bound', 'approximate_count_upper_bound'] as const;
 
-/** The replace session of a --full-refresh run (../shared/destinations/meta-custom-audiences.md, "session"). */
+/** The replace session of a --full-refresh run (destinations/meta-custom-audiences/README.md, "session"). */
 export interface UploadSession {
   readonly session_id: number;
   readonly batch_seq: number;

@@ -2,7 +2,7 @@ import { DestinationError } from '../../engine/errors.js';
 import { isTransientStatus } from '../../engine/destination/http-client.js';
 import { parseRetryAfter } from '../../engine/run/retry-policy.js';
 
-/** The Graph API error object: HTTP 4xx `{"error": {...}}` (../shared/destinations/meta-custom-audiences.md, "Errors"). */
+/** The Graph API error object: HTTP 4xx `{"error": {...}}` (destinations/meta-custom-audiences/README.md, "Errors"). */
 export interface GraphError {
   readonly message: string;
   readonly type: string | undefined;
@@ -17,7 +17,7 @@ export interface GraphError {
 /**
  * Rate limiting: 4 (app), 17 (user; subcode 2446079), 613 (ad account; subcode
  * 1487742), 80003 (custom audience business use case). Transient
- * (../shared/destinations/meta-custom-audiences.md; developers.facebook.com/docs/marketing-api/overview/rate-limiting).
+ * (destinations/meta-custom-audiences/README.md; developers.facebook.com/docs/marketing-api/overview/rate-limiting).
  */
 export const THROTTLING_CODES: ReadonlySet<number> = new Set([4, 17, 613, 80003]);
 /** Invalid or expired access token (OAuthException). */

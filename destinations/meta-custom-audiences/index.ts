@@ -5,7 +5,7 @@ import { META_IDENTIFIERS, META_SCHEMA_KEYS, isMetaSchemaKey, replacedRowOf, row
 import { ReplaceSession, sessionIdFor } from './replace-session.js';
 import { uploadResults } from './upload-results.js';
 
-/** Rows per request: "Limit: 10,000 rows per request" (../shared/destinations/meta-custom-audiences.md). */
+/** Rows per request: "Limit: 10,000 rows per request" (destinations/meta-custom-audiences/README.md). */
 export const META_MAX_BATCH = 10_000;
 /**
  * Requests per second. Meta's limits are business-use-case formulas, not a

@@ -2,7 +2,7 @@ import type { IdentifierSpec, JsonValue, Operation } from '../../engine/destinat
 
 /**
  * Meta's customer-file schema keys, in the order audsync sends them
- * (../shared/destinations/meta-custom-audiences.md, "Schema keys"). A sync's
+ * (destinations/meta-custom-audiences/README.md, "Schema keys"). A sync's
  * `fields` are keyed by these names; the request's `schema` lists the mapped
  * ones in this fixed order, whatever the order in the config, so every
  * request of a sync has the same shape.
@@ -34,7 +34,7 @@ export function isMetaSchemaKey(s: string): s is MetaSchemaKey {
 
 /**
  * How the warehouse prepares each identifier key before it leaves: the
- * normalization of the fact file, then SHA-256, except EXTERN_ID and MADID,
+ * normalization Meta documents, then SHA-256, except EXTERN_ID and MADID,
  * which Meta takes as they are. FI (first initial) has no kind of its own:
  * map a column holding the initial and it is trimmed, lower-cased and hashed.
  * LOOKALIKE_VALUE is a customer value, not an identifier: sent as it is.

@@ -8,7 +8,7 @@ import { salesforceSettings, type SalesforceTarget } from './target-settings.js'
 
 /**
  * Rows per batch, and so per ingest job. Bulk API 2.0 bounds an upload by size
- * (100 MB of CSV, ../shared/destinations/salesforce.md), not rows: bigger
+ * (100 MB of CSV, destinations/salesforce/README.md), not rows: bigger
  * uploads are split into further jobs. Salesforce processes a job in internal
  * batches of 10,000 records, each counted against the 15,000 batches per 24 h,
  * so the default fills exactly one; the maximum bounds the rows held in memory.

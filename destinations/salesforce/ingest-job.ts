@@ -3,7 +3,7 @@ import { DestinationError } from '../../engine/errors.js';
 import type { SalesforceApi } from './salesforce-api.js';
 import { csvText, parseCsv } from './bulk-csv.js';
 
-/** Raw CSV per upload (../shared/destinations/salesforce.md: "At most 100 MB of raw CSV per upload"). */
+/** Raw CSV per upload (destinations/salesforce/README.md: "At most 100 MB of raw CSV per upload"). */
 export const BULK_MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 
 export type IngestOperation = 'insert' | 'update' | 'upsert' | 'delete';

@@ -17,7 +17,7 @@ export interface SalesforceTarget {
 }
 
 const DEFAULT_OBJECT = 'Contact';
-/** The external id field name used in ../shared/destinations/salesforce.md. */
+/** The external id field name used in destinations/salesforce/README.md. */
 const DEFAULT_EXTERNAL_ID = 'Audsync_Key__c';
 /** API names go into SOQL and CSV headers: letters, digits, underscores. */
 const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;

@@ -34,7 +34,7 @@ export interface BrazeKnobs {
 }
 
 /**
- * A Braze REST endpoint (../../../shared/destinations/braze.md) on 127.0.0.1:
+ * A Braze REST endpoint (destinations/braze/README.md) on 127.0.0.1:
  * /users/track and /v2/subscription/status/set with Bearer auth, the 75-object
  * and 50-id limits answered with 400 like Braze, users' attributes and
  * subscription states kept as state, and per-index non-fatal errors.

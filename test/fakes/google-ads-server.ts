@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 /**
  * A fake Google Ads API (OfflineUserDataJobService + GoogleAdsService.Search)
  * and Google OAuth token endpoint, following
- * ../shared/destinations/google-customer-match.md: a real HTTP server on
+ * destinations/google-customer-match/README.md: a real HTTP server on
  * 127.0.0.1 that checks what the real API checks (bearer token it issued,
  * developer-token and login-customer-id headers, version and customer id in the
  * path, job type and list, no create and remove in one job, identifier limits,

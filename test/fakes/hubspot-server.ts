@@ -3,7 +3,7 @@ import { closeServer, listenOnLoopback, readRequestText } from './fake-http.js';
 import type { AddressInfo } from 'node:net';
 
 /**
- * A HubSpot CRM v3 fake (../shared/destinations/hubspot.md): contacts batch
+ * A HubSpot CRM v3 fake (destinations/hubspot/README.md): contacts batch
  * upsert / read / update and list memberships, with bearer-token auth, the
  * documented limits and error shapes, and fault knobs. A real HTTP server on
  * 127.0.0.1. State: contacts by record id, lists as sets of record ids.

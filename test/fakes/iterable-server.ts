@@ -39,7 +39,7 @@ export interface IterableKnobs {
 type Failures = Record<'invalidEmails' | 'invalidUserIds' | 'notFoundEmails' | 'notFoundUserIds' | 'invalidDataEmails' | 'conflictEmails' | 'forgottenEmails', string[]>;
 
 /**
- * Iterable's list endpoints (../../../shared/destinations/iterable.md) on
+ * Iterable's list endpoints (destinations/iterable/README.md) on
  * 127.0.0.1: /api/lists/subscribe and /api/lists/unsubscribe with the Api-Key
  * header, users and list membership kept as state, `failedUpdates` per
  * subscriber, and global (channel) unsubscribes recorded so tests can prove

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A fake of the parts of Klaviyo's REST API audsync uses
- * (../shared/destinations/klaviyo.md): bulk profile import jobs with a list
+ * (destinations/klaviyo/README.md): bulk profile import jobs with a list
  * relationship, their import errors and profiles, profile lookup by filter,
  * removal from a list by profile id, and bulk suppression. It validates what
  * Klaviyo validates (auth header, revision header, content type, JSON:API body

@@ -46,7 +46,7 @@ export function fakeSubscriberHash(email: string): string {
 }
 
 /**
- * The Mailchimp Marketing API's audience endpoints (../../../shared/destinations/mailchimp.md)
+ * The Mailchimp Marketing API's audience endpoints (destinations/mailchimp/README.md)
  * on 127.0.0.1, under /3.0: batch subscribe (POST /lists/{id}) with per-member
  * errors keyed by email, and member tags (POST /lists/{id}/members/{hash}/tags,
  * 204). Basic auth with the API key as password; more than 10 requests in

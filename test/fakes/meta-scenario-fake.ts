@@ -8,7 +8,7 @@ const AUDIENCE_ID = '23850000000000001';
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 /**
- * Meta's documented normalization (../shared/destinations/meta-custom-audiences.md),
+ * Meta's documented normalization (destinations/meta-custom-audiences/README.md),
  * computed here in TypeScript from the model rows, so the comparison checks
  * the warehouse SQL's bytes rather than repeating them.
  */

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A Meta Marketing API fake for customer-file Custom Audiences
- * (../shared/destinations/meta-custom-audiences.md): POST / DELETE
+ * (destinations/meta-custom-audiences/README.md): POST / DELETE
  * `/{version}/{audience}/users`, POST `/usersreplace` with sessions, and
  * GET `/{version}/{audience}` for the size estimate. A real HTTP server on
  * 127.0.0.1 that validates like the real API (token, appsecret_proof, path and

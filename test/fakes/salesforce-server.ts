@@ -3,7 +3,7 @@ import { closeServer, listenOnLoopback, readRequestText } from './fake-http.js';
 import type { AddressInfo } from 'node:net';
 
 /**
- * A Salesforce fake (../shared/destinations/salesforce.md): the OAuth 2.0
+ * A Salesforce fake (destinations/salesforce/README.md): the OAuth 2.0
  * refresh-token flow, Bulk API 2.0 ingest jobs (create, CSV upload,
  * UploadComplete, polling, successful/failed results as CSV) and the SOQL
  * query endpoint for the few shapes a connector needs (`SELECT … FROM … WHERE
@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
  * dropped rows, failed jobs, expired or refused tokens.
  */
 
-/** Raw CSV per upload (../shared/destinations/salesforce.md). */
+/** Raw CSV per upload (destinations/salesforce/README.md). */
 const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
 const BULK_NULL = '#N/A';
 
