@@ -1,7 +1,7 @@
-import net from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableWarehouses } from './support/warehouses.js';
 import { FakeWebhookServer } from './fakes/webhook-server.js';
+import { closedLoopbackPort } from './fakes/fake-http.js';
 import { FakeAlertReceivers } from './fakes/alert-receivers.js';
 import { createFixture, fixtureConfig, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
 import { finished, type CliProject, type CliResult } from './support/cli-project.js';
@@ -26,13 +26,6 @@ function alertingConfig(hookUrl: string, on: string, opts: { pagerDutyUrl: strin
   );
 }
 
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const alertEvents = (r: CliResult) => r.events.filter((e) => e.event === 'alert_sent');
 
@@ -182,7 +175,7 @@ describe.each(warehouses)('alerts on $name', (wh) => {
 
   it('an alert that cannot be delivered is a warning; the run outcome and exit code stay; a missing channel secret too', async () => {
     p = await createFixture(wh, hook, 10);
-    const dead = `http://127.0.0.1:${await closedPort()}/v2/enqueue`;
+    const dead = `http://127.0.0.1:${await closedLoopbackPort()}/v2/enqueue`;
     p.write({ 'audsync.config.ts': alertingConfig(hook.url, '{}', { pagerDutyUrl: dead }) });
     hook.knobs.failNext = Array(20).fill(404);
     rx.failNext.push(500); // Slack answers 500 once

@@ -143,13 +143,13 @@ describe('hubspot destination', () => {
     await p.exec(...seed(3));
     hs.knobs.throttleNext = 1;
     hs.knobs.retryAfter = '1';
-    const t0 = Date.now();
     const r = await run();
     expect(finished(r, 'people_hs').status).toBe('success');
+    // The wait is the retry's delay, as the runner reports it (no wall clock).
     const retry = r.events.find((e) => e.event === 'retry');
     expect(retry).toMatchObject({ delay_ms: 1000 });
     expect(String(retry?.reason)).toMatch(/HTTP 429/);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(hs.requests.length).toBeGreaterThanOrEqual(2);
   });
 
   it('an email change moves list membership to the new contact; the old contact stays, out of the list', async () => {

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableWarehouses } from './support/warehouses.js';
 import { FakeWebhookServer } from './fakes/webhook-server.js';
+import { closedLoopbackPort } from './fakes/fake-http.js';
 import { ACTIVE_MODEL, createFixture, fixtureConfig, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
 import { collect, CliProject, finished, type CliResult } from './support/cli-project.js';
 import { PostgresConnection } from '../engine/warehouse/postgres-connection.js';
@@ -20,14 +20,6 @@ function expectHonestExit(r: CliResult, code: number): void {
   expect(claimedExit(r)).toBe(code);
 }
 
-/** A port on 127.0.0.1 nothing listens on (bound, then released). */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -76,7 +68,7 @@ describe.each(warehouses)('run signals on $name', (wh) => {
     expectHonestExit(await run(), 0);
     const before = await health();
     await p.exec(`UPDATE src.customers SET tier = 'platinum' WHERE id <= 12`);
-    p.write({ 'audsync.config.ts': fixtureConfig(`http://127.0.0.1:${await closedPort()}/hooks/audsync`, { maxAttempts: 2 }) });
+    p.write({ 'audsync.config.ts': fixtureConfig(`http://127.0.0.1:${await closedLoopbackPort()}/hooks/audsync`, { maxAttempts: 2 }) });
     const r = await run();
     expectHonestExit(r, 1);
     const f = finished(r, 'active_to_hook');
@@ -226,6 +218,10 @@ describe.each(warehouses)('run signals on $name', (wh) => {
     expectHonestExit(r, 0);
     expect(r.events.filter((e) => e.event === 'sync_finished').map((e) => e.sync)).toEqual(expect.arrayContaining(['active_to_hook', 'gold_to_hook']));
     expect(r.events.find((e) => e.event === 'run_finished')).toMatchObject({ syncs: [{ sync: 'active_to_hook', status: 'success' }, { sync: 'gold_to_hook', status: 'success' }] });
+    // Both syncs share the invocation's run id; their batch ids (webhook-id) must still never collide.
+    const ids = hook.applied.map((b) => b.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.filter((id) => id.includes('-gold_to_hook-'))).toHaveLength(hook.applied.filter((b) => b.sync === 'gold_to_hook').length);
   });
 
   it.runIf(wh.name === 'postgres')('SIGTERM before the first sync starts exits 143 and runs nothing', async () => {

@@ -9,7 +9,7 @@ import { signWebhook } from '../engine/destination/standard-webhooks.js';
 import { csvLine } from '../destinations/file/csv-line.js';
 import { env, resolveSecret } from '../engine/config/env-ref.js';
 import { ConfigError } from '../engine/errors.js';
-import { Redactor } from '../engine/commands/redactor.js';
+import { Redactor } from '../engine/config/redactor.js';
 import { RateLimiter, type LimiterClock } from '../engine/run/rate-limiter.js';
 import { inRangesSql, mergeRanges, rangesOf, subtractRanges } from '../engine/plan/row-ranges.js';
 

@@ -95,8 +95,6 @@ function ttyOutput(): Output {
         case 'alert_sent':
           if (e.delivered) say(`${e.sync}: alert "${e.trigger}" sent to ${e.channel}`);
           break;
-        case 'status':
-          break;
       }
     },
     line(_obj, text) {

@@ -10,7 +10,7 @@ import { runSync, type SyncOutcome } from '../sync/sync-run.js';
 import { previewSync } from '../sync/sync-preview.js';
 import { recordPreparationFailure } from '../sync/sync-failure.js';
 import { writeRunResults } from '../sync/run-results.js';
-import { Redactor } from './redactor.js';
+import { Redactor } from '../config/redactor.js';
 import { newRunId } from './run-id.js';
 import { modelFileOf, openWorkspace, selectSyncs, unpausedSyncs } from './workspace.js';
 import { runInLanes } from '../sync/sync-lanes.js';
@@ -50,8 +50,20 @@ export async function runCommand(opts: RunOptions, reportTo: Reporter): Promise<
   const ws = await openWorkspace(opts.config);
   let syncs = unpausedSyncs(selectSyncs(ws.config, opts.select), reportTo);
   const redactor = new Redactor();
-  const conn = await openWarehouse(ws.config);
   const runId = newRunId(opts.now);
+  const args = { select: opts.select ?? null, full_refresh: !!opts.fullRefresh, force: !!opts.force, due: !!opts.due, fail_fast: !!opts.failFast };
+  let conn: WarehouseConnection;
+  try {
+    conn = await openWarehouse(ws.config);
+  } catch (e) {
+    // No sync could start (warehouse unreachable, DuckDB file held): run_results.json still says so, never an old run's results.
+    if (!opts.planOnly && e instanceof AudsyncError) {
+      const status = e instanceof LockError ? 'aborted' : 'failed';
+      const outcomes = syncs.map((s): SyncOutcome => ({ sync: s.name, status, error: redactor.redact(e.message), hint: e.hint ?? null }));
+      writeRunResults(ws.config.projectDir, { runId, startedAt, args, outcomes, report: reportTo });
+    }
+    throw e;
+  }
   // Embedded DuckDB: nobody else can open the file during the run, so `status` reads this file instead.
   const live = ws.config.warehouse.type === 'duckdb' ? liveRunWriter(ws.config.projectDir, runId, opts.planOnly ? 'plan' : 'run', reportTo) : undefined;
   const report = live?.report ?? reportTo;
@@ -110,6 +122,6 @@ export async function runCommand(opts: RunOptions, reportTo: Reporter): Promise<
   } finally {
     // Finished only once the file is free again, so `status` never finds neither the file lock nor a live run.
     await conn.close().finally(() => live?.finish());
-    if (!opts.planOnly) writeRunResults(ws.config.projectDir, { runId, startedAt, args: { select: opts.select ?? null, full_refresh: !!opts.fullRefresh, force: !!opts.force, due: !!opts.due, fail_fast: !!opts.failFast }, outcomes, report });
+    if (!opts.planOnly) writeRunResults(ws.config.projectDir, { runId, startedAt, args, outcomes, report });
   }
 }

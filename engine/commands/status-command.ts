@@ -8,7 +8,7 @@ import { readHealth, readLastStarted, syncStatuses, type SyncStatusRow } from '.
 import { readLiveRun, type LiveRun } from '../sync/live-run-file.js';
 import { LockError } from '../errors.js';
 import { alertStaleness } from '../alerts/alert-checks.js';
-import { Redactor } from './redactor.js';
+import { Redactor } from '../config/redactor.js';
 import { newRunId } from './run-id.js';
 import type { Reporter } from '../sync/run-events.js';
 

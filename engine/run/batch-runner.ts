@@ -33,6 +33,8 @@ export interface BatchRef {
 
 export interface BatchRunnerOptions {
   readonly runId: string;
+  /** The sync's name: batch ids carry it, since the syncs of one invocation share its run id. */
+  readonly sync: string;
   readonly client: DestinationClient;
   readonly batchSize: number;
   readonly concurrency: number;
@@ -139,7 +141,8 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
   const dispatch = (ops: PlanOperation[]): void => {
     batchNo += 1;
     dispatched += ops.length;
-    const ref: BatchRef = { id: `${o.runId}-${batchNo}`, ranges: rangesOf(ops.map((op) => op.rowNo)) };
+    // Unique per sync and run (Standard Webhooks' webhook-id), stable across the batch's retries.
+    const ref: BatchRef = { id: `${o.runId}-${o.sync}-${batchNo}`, ranges: rangesOf(ops.map((op) => op.rowNo)) };
     const seq = batchNo;
     const isLast = dispatched >= o.planned;
     const p = (async () => {

@@ -1,7 +1,7 @@
 import type { NormalizedDestination, NormalizedSync } from '../config/normalized-config.js';
 import { isEnvRef, resolveSecret } from '../config/env-ref.js';
 import type { DestinationClient, DestinationContext, JsonValue } from '../destination/destination-api.js';
-import type { Redactor } from '../commands/redactor.js';
+import type { Redactor } from '../config/redactor.js';
 
 /**
  * The destination's options with every env() resolved. Resolved values and

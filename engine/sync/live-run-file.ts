@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HealthRow } from './sync-health.js';
+import type { HealthRow } from './health-row.js';
 import type { Reporter, RunEvent } from './run-events.js';
 
 /**

@@ -25,8 +25,7 @@ export type RunEvent =
   | { event: 'skipped'; sync: string; reason: string }
   | { event: 'jobs_refreshed'; sync: string; changed: number }
   | { event: 'warning'; sync: string; message: string }
-  | { event: 'alert_sent'; sync: string; trigger: string; channel: string; delivered: boolean }
-  | { event: 'status'; syncs: Array<Record<string, unknown>> };
+  | { event: 'alert_sent'; sync: string; trigger: string; channel: string; delivered: boolean };
 
 export type SyncStatus = 'success' | 'warning' | 'failed' | 'aborted';
 

@@ -3,23 +3,9 @@ import { formatDuration } from '../config/duration.js';
 import { healthSql, lastStartedSql } from '../state/state-sql.js';
 import { toNumber, type SqlValue, type WarehouseConnection } from '../warehouse/connection.js';
 import type { LiveRun } from './live-run-file.js';
+import type { HealthRow } from './health-row.js';
 
-/** One row of the sync_health view, JSON-safe. */
-export interface HealthRow {
-  sync_name: string;
-  last_run_id: string | null;
-  last_status: string;
-  last_run_at: string | null;
-  last_finished_at: string | null;
-  last_success_at: string | null;
-  last_error: string | null;
-  model: string | null;
-  destination: string | null;
-  members: number | null;
-  pending_retries: number | null;
-  pending_jobs: number;
-  quarantined: number;
-}
+export type { HealthRow } from './health-row.js';
 
 /** What `audsync status` says about one sync. */
 export interface SyncStatusRow extends HealthRow {

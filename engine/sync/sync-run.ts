@@ -9,7 +9,7 @@ import { runBatches, type BatchRef, type RowOutcome } from '../run/batch-runner.
 import { RateLimiter } from '../run/rate-limiter.js';
 import { closeRun, commitBatch, logIntent, logPlan, settleLastPlan, type OutcomeException } from '../state/plan-log.js';
 import { audienceEventsSql, emptyCounts, finishRunSql, insertJobsSql, insertMetricsSql, insertRunSql, type JobRecord, type RunCounts } from '../state/state-sql.js';
-import type { Redactor } from '../commands/redactor.js';
+import type { Redactor } from '../config/redactor.js';
 import { connectDestination, destinationContext } from './destination-connect.js';
 import { refreshPendingJobs } from './destination-jobs.js';
 import { decideFullRefresh } from './full-refresh-resume.js';
@@ -132,6 +132,7 @@ async function runSyncOnce(p: SyncRunParams, onFinished: (o: SyncOutcome) => voi
       try {
         result = await runBatches(conn.stream(streamPlanSql(tables)), {
           runId,
+          sync: sync.name,
           client,
           batchSize: dest.batchSize,
           concurrency: dest.concurrency,

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import http from 'node:http';
 
 /** Plumbing every fake destination server shares: a real HTTP server on 127.0.0.1. */
@@ -37,4 +38,13 @@ export async function readJsonRequest(req: http.IncomingMessage): Promise<{ body
     body = undefined;
   }
   return { body, path };
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released): an unreachable endpoint. */
+export async function closedLoopbackPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }
