@@ -301,9 +301,11 @@ function leanFloors(floorDir) {
   FROM ${cur} AS c FULL OUTER JOIN ${prev} AS p ON c.record_key = p.record_key
   WHERE c.record_key IS NULL OR p.record_key IS NULL OR c.row_hash <> p.row_hash`;
   // The fields of the rows written, and only of those: a join of the (small) delta with the model.
+  // A plain equi-join: a removed key is not in the model, so it finds no fields anyway. (An extra
+  // `d.op <> 'remove'` in the ON clause made DuckDB leave the hash join: 76 s instead of a second.)
   const copy = (delta, file) => `COPY (
     SELECT d.op, d.record_key AS key, CASE WHEN d.op <> 'remove' THEN {'email': m.email, 'tier': m.tier, 'ltv': m.ltv} END AS fields
-    FROM (${delta}) AS d LEFT JOIN (${model}) AS m ON d.op <> 'remove' AND m.customer_id = d.record_key
+    FROM (${delta}) AS d LEFT JOIN (${model}) AS m ON m.customer_id = d.record_key
   ) TO '${file.replace(/'/g, "''")}' (FORMAT json)`;
   const replaceDelta = path.join(floorDir, 'lean-replace-delta.jsonl');
   const applyDelta = path.join(floorDir, 'lean-apply-delta.jsonl');

@@ -62,12 +62,12 @@ describe('webhook destination contract', () => {
     }
   });
 
-  it("a redirect is never followed (303 would turn the POST into a GET, 307 would forward the body): nothing reaches the other host, and the sync fails naming the Location", async () => {
+  it('a redirect (301, 302, 303, 307, 308) is never followed: nothing reaches the other host, and the sync fails naming the Location', async () => {
     const other = await new FakeWebhookServer(HOOK_SECRET).start();
     try {
-      for (const status of [303, 307]) {
-        p = await createFixture(duckdbWarehouse, hook, 5, { batchSize: 5 });
-        hook.reset();
+      p = await createFixture(duckdbWarehouse, hook, 5, { batchSize: 5 });
+      // 301-303 would make fetch repeat the POST as a GET to the other host; 307/308 would forward the body and headers.
+      for (const status of [301, 302, 303, 307, 308]) {
         hook.knobs.redirectNext = [{ status, location: other.url }];
         const r = await run();
         expect(r.code, String(status)).toBe(1);
@@ -76,11 +76,9 @@ describe('webhook destination contract', () => {
         expect(f.error).toContain(`HTTP ${status} redirect to ${other.url}, not followed`);
         expect(other.attemptIds).toHaveLength(0);
         expect(await p.count(`SELECT count(*) FROM audsync.snapshot__active_to_hook`)).toBe(0);
-        // Fixed URL: everything is delivered on the next run.
-        expect(finished(await run(), 'active_to_hook').counts.succeeded_add).toBe(5);
-        await p.cleanUp();
       }
-      p = await createFixture(duckdbWarehouse, hook, 1);
+      // Without the redirect: everything is delivered on the next run.
+      expect(finished(await run(), 'active_to_hook').counts.succeeded_add).toBe(5);
     } finally {
       await other.stop();
     }
