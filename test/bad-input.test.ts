@@ -62,6 +62,31 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     expectUserError(await run(), 2, /syncs\.active_to_hook\.destination: no destination named "crm" \(known: "hook"\)/);
   });
 
+  it('sync, destination and model names that differ only by case are refused, naming both', async () => {
+    p.write({
+      'audsync.config.ts': fixtureConfig(hook.url, {
+        extraSync: `
+    Active_To_Hook: { model: 'active_customers', destination: 'Hook', key: 'id', fields: { email: 'email' } },`,
+      }).replace(/(hook: \{[^\n]*\n)/, `$1    Hook: { type: 'webhook', url: '${hook.url}', secret: env('HOOK_SECRET') },\n`),
+    });
+    const r = await run();
+    expectUserError(r, 2, /syncs\.Active_To_Hook: differs from "active_to_hook" only by case/);
+    expect(r.stderr).toMatch(/destinations\.Hook: differs from "hook" only by case/);
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url), 'models/Active_Customers.sql': ACTIVE_MODEL });
+    expectUserError(await run(), 2, /two models are named "(Active_Customers|active_customers)" and "(active_customers|Active_Customers)" \(they differ only by case\)/);
+  });
+
+  it('durations and counts past what a timer or a sane run can hold are refused at load, by path', async () => {
+    p.write({
+      'audsync.config.ts': fixtureConfig(hook.url).replace('timeoutMs: 2000', 'timeoutMs: 2 ** 31, rateLimit: Infinity, concurrency: 100000').replace('retryBaseDelayMs: 5', 'retryBaseDelayMs: Number.NaN'),
+    });
+    const r = await run();
+    expectUserError(r, 2, /destinations\.hook\.timeoutMs: must be at most 2,147,483,647 \(the longest timer Node\.js keeps/);
+    expect(r.stderr).toMatch(/destinations\.hook\.retryBaseDelayMs: must be a number of milliseconds from 0 to 2,147,483,647/);
+    expect(r.stderr).toMatch(/destinations\.hook\.rateLimit: must be a positive, finite number/);
+    expect(r.stderr).toMatch(/destinations\.hook\.concurrency: must be at most 1,000/);
+  });
+
   it('an unknown destination type names the destination and every built-in type', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace("type: 'webhook'", "type: 'webhok'") });
     expectUserError(await run(), 2, /destinations\.hook\.type: unknown destination type "webhok" \(known: "webhook", "file", .*"google_customer_match"\)/);

@@ -82,6 +82,8 @@ export function validateConfig(raw: unknown, file: string, registry: Registry, k
       const ns = validateSync(name, s, raw.destinations, destinations, alerts, p);
       if (ns) syncs[name] = ns;
     }
+  if (isRecord(raw.destinations)) caseCollisions(Object.keys(raw.destinations), (n) => `destinations.${n}`, p);
+  if (isRecord(raw.syncs)) caseCollisions(Object.keys(raw.syncs), (n) => `syncs.${n}`, p);
   if (p.list.length > 0) {
     const shown = p.list.slice(0, 20).map((l) => `  ${l}`).join('\n');
     const more = p.list.length > 20 ? `\n  … and ${p.list.length - 20} more` : '';
@@ -142,17 +144,30 @@ function validateWarehouse(w: unknown, p: Problems): WarehouseConfig | undefined
   return w as unknown as WarehouseConfig;
 }
 
-function positiveInt(v: unknown, at: string, p: Problems, max?: number): number | undefined {
+function positiveInt(v: unknown, at: string, p: Problems, max?: number, maxWhy = "the destination's documented maximum"): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
     p.add(at, 'must be a whole number of at least 1');
     return undefined;
   }
   if (max !== undefined && v > max) {
-    p.add(at, `must be at most ${max} (the destination's documented maximum)`);
+    p.add(at, `must be at most ${max.toLocaleString('en-US')} (${maxWhy})`);
     return undefined;
   }
   return v;
+}
+
+/** Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer delay silently becomes 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** Names that differ only by case share a table on warehouses that fold identifiers: refuse them, naming both. */
+function caseCollisions(names: readonly string[], at: (name: string) => string, p: Problems): void {
+  const seen = new Map<string, string>();
+  for (const n of names) {
+    const prior = seen.get(n.toLowerCase());
+    if (prior !== undefined) p.add(at(n), `differs from ${JSON.stringify(prior)} only by case; names must differ in more than case (they would share state tables)`);
+    else seen.set(n.toLowerCase(), n);
+  }
 }
 
 function checkOptions(specs: Record<string, OptionSpec>, given: Record<string, unknown>, at: string, p: Problems, skip: Set<string>): void {
@@ -203,16 +218,18 @@ function validateDestination(name: string, d: unknown, registry: Registry, known
   }
   checkOptions(def.options, d, at, p, COMMON_OPTIONS);
   const batchSize = positiveInt(d.batchSize, `${at}.batchSize`, p, def.batchSize.max) ?? def.batchSize.default;
-  const concurrency = positiveInt(d.concurrency, `${at}.concurrency`, p) ?? def.concurrency ?? DEFAULTS.concurrency;
-  const maxAttempts = positiveInt(d.maxAttempts, `${at}.maxAttempts`, p) ?? DEFAULTS.maxAttempts;
+  const concurrency = positiveInt(d.concurrency, `${at}.concurrency`, p, 1000, 'requests in flight at once') ?? def.concurrency ?? DEFAULTS.concurrency;
+  const maxAttempts = positiveInt(d.maxAttempts, `${at}.maxAttempts`, p, 1000, 'attempts per batch') ?? DEFAULTS.maxAttempts;
   let rateLimit: number | null = (typeof def.rateLimit === 'function' ? def.rateLimit(destinationOptions(d)) : def.rateLimit) ?? null;
   if (d.rateLimit !== undefined) {
-    if (typeof d.rateLimit !== 'number' || !(d.rateLimit > 0)) p.add(`${at}.rateLimit`, 'must be a positive number of requests per second');
+    if (typeof d.rateLimit !== 'number' || !(d.rateLimit > 0) || !Number.isFinite(d.rateLimit)) p.add(`${at}.rateLimit`, 'must be a positive, finite number of requests per second');
     else rateLimit = d.rateLimit;
   }
   const retryBaseDelayMs = d.retryBaseDelayMs ?? DEFAULTS.retryBaseDelayMs;
-  if (typeof retryBaseDelayMs !== 'number' || retryBaseDelayMs < 0) p.add(`${at}.retryBaseDelayMs`, 'must be a number of milliseconds');
-  const timeoutMs = positiveInt(d.timeoutMs, `${at}.timeoutMs`, p) ?? DEFAULTS.timeoutMs;
+  if (typeof retryBaseDelayMs !== 'number' || !(retryBaseDelayMs >= 0 && retryBaseDelayMs <= MAX_TIMER_MS)) {
+    p.add(`${at}.retryBaseDelayMs`, `must be a number of milliseconds from 0 to ${MAX_TIMER_MS.toLocaleString('en-US')}`);
+  }
+  const timeoutMs = positiveInt(d.timeoutMs, `${at}.timeoutMs`, p, MAX_TIMER_MS, 'the longest timer Node.js keeps, about 24.8 days') ?? DEFAULTS.timeoutMs;
   if (d.baseUrl !== undefined && (typeof d.baseUrl !== 'string' || !/^https?:\/\/[^/]+/.test(d.baseUrl))) {
     p.add(`${at}.baseUrl`, 'must be an http(s) URL such as https://proxy.example.com/prefix');
   }

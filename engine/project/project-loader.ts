@@ -42,8 +42,12 @@ export function loadProject(config: NormalizedConfig): Project {
   for (const abs of sqlFiles(modelsDir)) {
     const name = path.basename(abs, '.sql');
     const rel = path.relative(dir, abs);
-    const prior = models.get(name);
-    if (prior) throw new ConfigError(`two models are named "${name}": ${prior.file} and ${rel}`, { hint: 'Model names must be unique.' });
+    const prior = models.get(name) ?? [...models.values()].find((m) => m.name.toLowerCase() === name.toLowerCase());
+    if (prior) {
+      throw new ConfigError(`two models are named "${name}"${prior.name === name ? '' : ` and "${prior.name}" (they differ only by case)`}: ${prior.file} and ${rel}`, {
+        hint: 'Model names must be unique, also ignoring case: warehouses that fold identifiers would give both one table.',
+      });
+    }
     models.set(name, { name, file: rel, source: fs.readFileSync(abs, 'utf8') });
   }
   const macroFiles: MacroFile[] = [];
