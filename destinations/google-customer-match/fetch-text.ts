@@ -14,7 +14,8 @@ export interface RawResponse {
 export async function fetchText(url: string, init: { method: string; headers: Record<string, string>; body?: string }, timeoutMs: number, who: string): Promise<RawResponse> {
   let res: Response;
   try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    // Never follow a redirect: tokens and member data go to Google's host or nowhere.
+    res = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
   } catch (e) {
     const err = e as Error & { cause?: { code?: string; message?: string } };
     const why = err.name === 'TimeoutError' ? `no response within ${timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);

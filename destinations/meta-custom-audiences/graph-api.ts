@@ -106,6 +106,8 @@ export class GraphApi {
         method,
         headers: { 'content-type': 'application/json', 'user-agent': 'audsync' },
         body,
+        // Never follow a redirect: the token and member data go to Meta's host or nowhere.
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (e) {

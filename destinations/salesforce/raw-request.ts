@@ -19,7 +19,8 @@ export interface RawRequest {
 export async function rawRequest(req: RawRequest, who: string): Promise<HttpResponse> {
   let res: Response;
   try {
-    res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, signal: AbortSignal.timeout(req.timeoutMs) });
+    // Never follow a redirect: the session token and member data go to the configured host or nowhere.
+    res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, redirect: 'manual', signal: AbortSignal.timeout(req.timeoutMs) });
   } catch (e) {
     const err = e as Error & { cause?: { code?: string; message?: string } };
     const why = err.name === 'TimeoutError' ? `no response within ${req.timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);

@@ -151,7 +151,7 @@ function positiveInt(v: unknown, at: string, p: Problems, max?: number, maxWhy =
     return undefined;
   }
   if (max !== undefined && v > max) {
-    p.add(at, `must be at most ${max.toLocaleString('en-US')} (${maxWhy})`);
+    p.add(at, `must be at most ${max} (${maxWhy})`);
     return undefined;
   }
   return v;
