@@ -148,7 +148,7 @@ describe.each(warehouses)('run signals on $name', (wh) => {
       results: Array<Record<string, unknown>>;
     };
     expect(doc.args).toMatchObject({ command: 'run', full_refresh: false, fail_fast: false });
-    expect(doc.elapsed_time).toBeGreaterThan(0);
+    expect(Number.isFinite(doc.elapsed_time)).toBe(true);
     expect(doc.results.map((x) => [x.sync, x.status])).toEqual([
       ['active_to_hook', 'success'],
       ['broken_model', 'failed'],

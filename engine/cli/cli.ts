@@ -25,20 +25,16 @@ function parseFlagDuration(flag: string, raw: string | number): number {
   }
 }
 
-function parseCount(flag: string, raw: string | number): number {
+/** A whole-number flag from 1 to `max` (`--history`, `--threads`), or a usage error naming it. */
+function parseWholeNumber(flag: string, raw: string | number, max: number, hint: string): number {
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new ConfigError(`${flag} must be a whole number from 1 to 1000, got "${String(raw)}"`, { hint: `e.g. ${flag} 10` });
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new ConfigError(`${flag} must be a whole number from 1 to ${max}, got "${String(raw)}"`, { hint });
   return n;
 }
 
-/** `--threads N`: a whole number of syncs to run at once, 1 to 32. */
+/** `--threads N`: syncs to run at once. */
 function parseThreads(raw: string | number | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 32) {
-    throw new ConfigError(`--threads must be a whole number from 1 to 32, got "${String(raw)}"`, { hint: 'e.g. audsync run --threads 4; syncs of one model still run one after another' });
-  }
-  return n;
+  return raw === undefined ? undefined : parseWholeNumber('--threads', raw, 32, 'e.g. audsync run --threads 4; syncs of one model still run one after another');
 }
 
 /** 128 + the signal's number, as shells report a process a signal stopped. */
@@ -137,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
     .action((flags: GlobalFlags & { refresh?: boolean; check?: boolean; maxAge?: string; history?: string | number }) => {
       action = async (out) => {
         const maxAgeMs = flags.maxAge === undefined ? undefined : parseFlagDuration('--max-age', flags.maxAge);
-        const history = flags.history === undefined ? undefined : parseCount('--history', flags.history);
+        const history = flags.history === undefined ? undefined : parseWholeNumber('--history', flags.history, 1000, 'e.g. --history 10');
         const { statusCommand } = await import('../commands/status-command.js');
         const { statusLines } = await import('./status-view.js');
         const result = await statusCommand({ config: flags.config!, select: flags.select, refresh: flags.refresh, check: flags.check, maxAgeMs, history }, out.event);

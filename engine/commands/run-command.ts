@@ -68,9 +68,10 @@ export async function runCommand(opts: RunOptions, reportTo: Reporter): Promise<
   const live = ws.config.warehouse.type === 'duckdb' ? liveRunWriter(ws.config.projectDir, runId, opts.planOnly ? 'plan' : 'run', reportTo) : undefined;
   const report = live?.report ?? reportTo;
   const outcomes: SyncOutcome[] = [];
-  const skip = (sync: NormalizedSync, reason: string): void => {
+  /** A sync that did not run: reported with the reason, and counted as aborted. */
+  const skipped = (sync: NormalizedSync, reason: string): SyncOutcome => {
     report({ event: 'skipped', sync: sync.name, reason });
-    outcomes.push({ sync: sync.name, status: 'aborted', error: reason });
+    return { sync: sync.name, status: 'aborted', error: reason };
   };
   const stopReason = (): string | undefined =>
     opts.signal?.aborted ? 'interrupted (signal) before it started' : opts.failFast && outcomes.some(stoppedBad) ? '--fail-fast: an earlier sync did not succeed' : undefined;
@@ -83,7 +84,7 @@ export async function runCommand(opts: RunOptions, reportTo: Reporter): Promise<
     for (const sync of syncs) {
       const stop = stopReason();
       if (stop) {
-        skip(sync, stop);
+        outcomes.push(skipped(sync, stop));
         continue;
       }
       try {
@@ -97,10 +98,7 @@ export async function runCommand(opts: RunOptions, reportTo: Reporter): Promise<
     }
     const runOne = async (c: WarehouseConnection, p: PreparedSync): Promise<SyncOutcome> => {
       const stop = stopReason();
-      if (stop) {
-        report({ event: 'skipped', sync: p.sync.name, reason: stop });
-        return { sync: p.sync.name, status: 'aborted', error: stop };
-      }
+      if (stop) return skipped(p.sync, stop);
       try {
         return opts.planOnly
           ? await previewSync(c, ws.config, p, !!opts.fullRefresh, !!opts.force, report)
@@ -108,9 +106,7 @@ export async function runCommand(opts: RunOptions, reportTo: Reporter): Promise<
       } catch (e) {
         // Another run holds this sync: the other selected syncs still run; the exit code says one did not.
         if (!(e instanceof LockError)) throw e;
-        const reason = `${e.message}${e.hint ? ` (${e.hint})` : ''}`;
-        report({ event: 'skipped', sync: p.sync.name, reason });
-        return { sync: p.sync.name, status: 'aborted', error: reason };
+        return skipped(p.sync, `${e.message}${e.hint ? ` (${e.hint})` : ''}`);
       }
     };
     await runInLanes(conn, prepared, opts.threads ?? 1, runOne, (o) => outcomes.push(o));
@@ -120,7 +116,7 @@ export async function runCommand(opts: RunOptions, reportTo: Reporter): Promise<
     if (!opts.planOnly) await alertAfterRun(conn, ws.config, runId, outcomes, report, redactor);
     return outcomes;
   } finally {
-    // Finished only once the file is free again, so `status` never finds neither the file lock nor a live run.
+    // Marked finished only after the file lock is released: `status` always finds either the lock's holder live or the database free.
     await conn.close().finally(() => live?.finish());
     if (!opts.planOnly) writeRunResults(ws.config.projectDir, { runId, startedAt, args, outcomes, report });
   }

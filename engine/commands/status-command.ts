@@ -1,10 +1,10 @@
 import { openWorkspace, selectSyncs, type Workspace } from './workspace.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
-import { ensureStateTablesSql, runHistorySql } from '../state/state-sql.js';
-import { toNumber, type Row, type WarehouseConnection } from '../warehouse/connection.js';
+import { ensureStateTablesSql } from '../state/state-sql.js';
+import type { Row, WarehouseConnection } from '../warehouse/connection.js';
 import { destinationContext } from '../sync/destination-connect.js';
 import { refreshPendingJobs } from '../sync/destination-jobs.js';
-import { readHealth, readLastStarted, syncStatuses, type SyncStatusRow } from '../sync/sync-health.js';
+import { readHealth, readLastStarted, readRunHistory, syncStatuses, type SyncStatusRow } from '../sync/sync-health.js';
 import { readLiveRun, type LiveRun } from '../sync/live-run-file.js';
 import { LockError } from '../errors.js';
 import { alertStaleness } from '../alerts/alert-checks.js';
@@ -59,20 +59,11 @@ export async function statusCommand(opts: StatusOptions, report: Reporter): Prom
     if (opts.refresh) await refreshJobs(ws, conn, report);
     if (opts.check) await alertStaleness(conn, ws.config, report, new Redactor(), now);
     const syncs = syncStatuses({ ...input, health: await readHealth(conn, schema), lastStarted: await readLastStarted(conn, schema) });
-    const history = opts.history && selected.length > 0 ? await readHistory(conn, schema, selected.map((s) => s.name), opts.history) : [];
+    const history = opts.history && selected.length > 0 ? await readRunHistory(conn, schema, selected.map((s) => s.name), opts.history) : [];
     return { syncs, history, live: undefined, healthy: syncs.every((s) => s.healthy) };
   } finally {
     await conn.close();
   }
-}
-
-async function readHistory(conn: WarehouseConnection, schema: string, syncs: string[], limit: number): Promise<Row[]> {
-  const counts = ['members', 'invalid', 'planned_add', 'planned_change', 'planned_remove', 'succeeded_add', 'succeeded_change', 'succeeded_remove', 'rejected', 'failed'];
-  return (await conn.query(runHistorySql(conn.dialect, schema, syncs, limit))).map((r) => {
-    const out: Row = { ...r, full_refresh: r.full_refresh === true || r.full_refresh === 'true' };
-    for (const c of counts) out[c] = r[c] === null || r[c] === undefined ? null : toNumber(r[c]);
-    return out;
-  });
 }
 
 async function refreshJobs(ws: Workspace, conn: WarehouseConnection, report: Reporter): Promise<void> {

@@ -1,7 +1,7 @@
 import type { NormalizedConfig, NormalizedSync } from '../config/normalized-config.js';
 import { formatDuration } from '../config/duration.js';
-import { healthSql, lastStartedSql } from '../state/state-sql.js';
-import { toNumber, type SqlValue, type WarehouseConnection } from '../warehouse/connection.js';
+import { emptyCounts, healthSql, lastStartedSql, runHistorySql } from '../state/state-sql.js';
+import { toNumber, type Row, type SqlValue, type WarehouseConnection } from '../warehouse/connection.js';
 import type { LiveRun } from './live-run-file.js';
 import type { HealthRow } from './health-row.js';
 
@@ -47,6 +47,16 @@ export async function readLastStarted(conn: WarehouseConnection, schema: string)
   const out = new Map<string, number>();
   for (const r of await conn.query(lastStartedSql(conn.dialect, schema))) out.set(String(r.sync_name), toNumber(r.last_started) * 1000);
   return out;
+}
+
+/** The last `limit` runs of each named sync, newest first, counts as numbers (NULL stays null: never counted). */
+export async function readRunHistory(conn: WarehouseConnection, schema: string, syncs: readonly string[], limit: number): Promise<Row[]> {
+  const counts = Object.keys(emptyCounts());
+  return (await conn.query(runHistorySql(conn.dialect, schema, syncs, limit))).map((r) => {
+    const out: Row = { ...r, full_refresh: r.full_refresh === true || r.full_refresh === 'true' };
+    for (const c of counts) out[c] = r[c] === null || r[c] === undefined ? null : toNumber(r[c]);
+    return out;
+  });
 }
 
 export interface StatusInput {
