@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { availableWarehouses } from './support/warehouses.js';
+import { availableWarehouses, itOnFirstWarehouse } from './support/warehouses.js';
 import { FakeWebhookServer } from './fakes/webhook-server.js';
 import { ACTIVE_MODEL, createFixture, fixtureConfig, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
 import { finished, type CliProject, type CliResult } from './support/cli-project.js';
@@ -19,6 +19,8 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
   let hook: FakeWebhookServer;
   let p: CliProject;
   const run = (env = HOOK_ENV) => p.cli(['run', '--json'], env);
+  // Mistakes refused while the config loads, before any warehouse is opened: once is enough.
+  const beforeWarehouse = itOnFirstWarehouse(wh, warehouses);
 
   beforeEach(async () => {
     hook = await new FakeWebhookServer(HOOK_SECRET).start();
@@ -57,12 +59,12 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     expect(r.events.find((e) => e.event === 'run_finished')).toMatchObject({ exit_code: 1 });
   });
 
-  it('an unknown destination names the sync path and the known ones', async () => {
+  beforeWarehouse('an unknown destination names the sync path and the known ones', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace("destination: 'hook'", "destination: 'crm'") });
     expectUserError(await run(), 2, /syncs\.active_to_hook\.destination: no destination named "crm" \(known: "hook"\)/);
   });
 
-  it('sync, destination and model names that differ only by case are refused, naming both', async () => {
+  beforeWarehouse('sync, destination and model names that differ only by case are refused, naming both', async () => {
     p.write({
       'audsync.config.ts': fixtureConfig(hook.url, {
         extraSync: `
@@ -76,23 +78,24 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     expectUserError(await run(), 2, /two models are named "(Active_Customers|active_customers)" and "(active_customers|Active_Customers)" \(they differ only by case\)/);
   });
 
-  it('durations and counts past what a timer or a sane run can hold are refused at load, by path', async () => {
+  beforeWarehouse('durations and counts past what a timer or a sane run can hold are refused at load, by path', async () => {
     p.write({
-      'audsync.config.ts': fixtureConfig(hook.url).replace('timeoutMs: 2000', 'timeoutMs: 2 ** 31, rateLimit: Infinity, concurrency: 100000').replace('retryBaseDelayMs: 5', 'retryBaseDelayMs: Number.NaN'),
+      'audsync.config.ts': fixtureConfig(hook.url).replace('timeoutMs: 2000', 'timeoutMs: 2 ** 31, rateLimit: Infinity, concurrency: 100000, maxResponseBytes: 2 ** 40').replace('retryBaseDelayMs: 5', 'retryBaseDelayMs: Number.NaN'),
     });
     const r = await run();
     expectUserError(r, 2, /destinations\.hook\.timeoutMs: must be at most 2147483647 \(the longest timer Node\.js keeps/);
     expect(r.stderr).toMatch(/destinations\.hook\.retryBaseDelayMs: must be a number of milliseconds from 0 to 2,147,483,647/);
     expect(r.stderr).toMatch(/destinations\.hook\.rateLimit: must be a positive, finite number/);
     expect(r.stderr).toMatch(/destinations\.hook\.concurrency: must be at most 1000/);
+    expect(r.stderr).toMatch(/destinations\.hook\.maxResponseBytes: must be at most 268435456 \(what one answer can be read into, 256 MiB\)/);
   });
 
-  it('an unknown destination type names the destination and every built-in type', async () => {
+  beforeWarehouse('an unknown destination type names the destination and every built-in type', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace("type: 'webhook'", "type: 'webhok'") });
     expectUserError(await run(), 2, /destinations\.hook\.type: unknown destination type "webhok" \(known: "webhook", "file", .*"google_customer_match"\)/);
   });
 
-  it('an invalid mode lists the valid ones', async () => {
+  beforeWarehouse('an invalid mode lists the valid ones', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url, { mode: 'sync_everything' }) });
     expectUserError(await run(), 2, /syncs\.active_to_hook\.mode: invalid mode "sync_everything" \(expected mirror \| upsert \| add \| update \| remove\)/);
   });
@@ -137,12 +140,12 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     expect(r.events.find((e) => e.event === 'planned')).toMatchObject({ members: 10, invalid: 1, add: 10 });
   });
 
-  it('a config syntax error names the config file', async () => {
+  beforeWarehouse('a config syntax error names the config file', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace('syncs: {', 'syncs: {{') });
     expectUserError(await run(), 2, /audsync\.config\.ts: could not load the config/);
   });
 
-  it('an unknown warehouse type lists the supported ones', async () => {
+  beforeWarehouse('an unknown warehouse type lists the supported ones', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace('__WAREHOUSE__', "{ type: 'bigquery' }") });
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace("warehouse: __WAREHOUSE__", "warehouse: { type: 'bigquery' } as never") });
     expectUserError(await run(), 2, /warehouse\.type: unknown warehouse type "bigquery" \(expected duckdb \| postgres \| snowflake\)/);
@@ -165,7 +168,7 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     expectUserError(await run(), 2, /warehouse\.path: the DuckDB file audsync_work\.duckdb is named like audsync's in-memory working database "audsync_work"/);
   });
 
-  it('an unknown option and a batch size above the maximum are refused by path', async () => {
+  beforeWarehouse('an unknown option and a batch size above the maximum are refused by path', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace('batchSize: 25', 'batchSize: 50000, colour: 1') });
     const r = await run();
     expectUserError(r, 2, /destinations\.hook\.colour: unknown option/);
@@ -183,18 +186,18 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     expect(await p.count('SELECT count(*) FROM src.customers')).toBe(10);
   });
 
-  it('a sync name that is not a plain identifier is refused', async () => {
+  beforeWarehouse('a sync name that is not a plain identifier is refused', async () => {
     p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace('active_to_hook:', '"x; DROP TABLE src.customers":') });
     expectUserError(await run(), 2, /syncs\.x; DROP TABLE src\.customers: sync names use letters, digits and underscores/);
     expect(await p.count('SELECT count(*) FROM src.customers')).toBe(10);
   });
 
-  it('unknown commands and --select names are usage errors', async () => {
+  beforeWarehouse('unknown commands and --select names are usage errors', async () => {
     expectUserError(await p.cli(['sync']), 2, /unknown command "sync"/);
     expectUserError(await p.cli(['run', '--select', 'nope'], HOOK_ENV), 2, /--select: no sync or model named "nope"/);
   });
 
-  it('a missing config file says how to create one', async () => {
+  beforeWarehouse('a missing config file says how to create one', async () => {
     expectUserError(await p.cli(['plan', '--config', 'nowhere.config.ts']), 2, /config file not found: nowhere\.config\.ts/);
   });
 

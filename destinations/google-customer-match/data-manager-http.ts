@@ -1,7 +1,6 @@
 import { DestinationError } from '../../engine/errors.js';
-import { joinUrl } from '../../engine/destination/http-client.js';
+import { joinUrl, sendHttp } from '../../engine/destination/http-client.js';
 import { parseRetryAfter } from '../../engine/run/retry-policy.js';
-import { fetchText } from './fetch-text.js';
 import { describeDmFailure, hasReason, parseDmFailure, type DmFailure } from './data-manager-failure.js';
 import type { AccessTokenSource } from './token-cache.js';
 
@@ -57,7 +56,7 @@ export class DataManagerHttp {
       await this.throttle?.();
       const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'user-agent': 'audsync' };
       if (payload !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetchText(url, { method, headers, ...(payload !== undefined ? { body: payload } : {}) }, this.timeoutMs, this.who);
+      const res = await sendHttp({ url, method, headers, ...(payload !== undefined ? { body: payload } : {}), timeoutMs: this.timeoutMs }, this.who);
       if (res.status >= 200 && res.status < 300) return parseObject(res.text, this.who);
       const failure = parseDmFailure(res.status, res.text);
       if (res.status === 401 && attempt === 1) {

@@ -1,7 +1,6 @@
 import { DestinationError } from '../../engine/errors.js';
-import { joinUrl } from '../../engine/destination/http-client.js';
+import { joinUrl, sendHttp } from '../../engine/destination/http-client.js';
 import { parseRetryAfter } from '../../engine/run/retry-policy.js';
-import { fetchText } from './fetch-text.js';
 import { describeFailure, hasCode, parseFailure, type GoogleFailure } from './google-failure.js';
 import type { AccessTokenSource } from './token-cache.js';
 
@@ -63,7 +62,7 @@ export class GoogleAdsHttp {
     for (let attempt = 1; ; attempt++) {
       const token = await this.tokens.accessToken();
       await this.throttle?.();
-      const res = await fetchText(url, { method: 'POST', headers: this.headers(token), body: payload }, this.timeoutMs, this.who);
+      const res = await sendHttp({ url, method: 'POST', headers: this.headers(token), body: payload, timeoutMs: this.timeoutMs }, this.who);
       if (res.status >= 200 && res.status < 300) return parseObject(res.text, this.who);
       const failure = parseFailure(res.status, res.text);
       if (res.status === 401 && isStaleToken(failure) && attempt === 1) {

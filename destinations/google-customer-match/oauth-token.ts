@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DestinationError } from '../../engine/errors.js';
-import { isTransientStatus } from '../../engine/destination/http-client.js';
+import { isTransientStatus, sendHttp } from '../../engine/destination/http-client.js';
 import { parseRetryAfter } from '../../engine/run/retry-policy.js';
-import { fetchText } from './fetch-text.js';
 import { TOKEN_DEFAULT_TTL_S, TOKEN_EXPIRY_MARGIN_MS } from './google-limits.js';
 import { CachedToken, type AccessTokenSource, type MintedToken } from './token-cache.js';
 
@@ -56,7 +55,7 @@ export class OAuthTokenSource implements AccessTokenSource {
       client_id: this.creds.clientId,
       client_secret: this.creds.clientSecret,
     }).toString();
-    const res = await fetchText(this.creds.tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }, this.timeoutMs, `${this.who} (OAuth token)`);
+    const res = await sendHttp({ url: this.creds.tokenUrl, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, timeoutMs: this.timeoutMs }, `${this.who} (OAuth token)`);
     if (isTransientStatus(res.status)) {
       throw new DestinationError(`${this.who}: the OAuth token endpoint answered HTTP ${res.status}`, {
         retryable: true,

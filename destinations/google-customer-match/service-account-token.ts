@@ -1,8 +1,7 @@
 import { createHash, createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import { ConfigError, DestinationError } from '../../engine/errors.js';
-import { isTransientStatus } from '../../engine/destination/http-client.js';
+import { isTransientStatus, sendHttp } from '../../engine/destination/http-client.js';
 import { parseRetryAfter } from '../../engine/run/retry-policy.js';
-import { fetchText } from './fetch-text.js';
 import { GOOGLE_OAUTH_TOKEN_URL, TOKEN_DEFAULT_TTL_S, TOKEN_EXPIRY_MARGIN_MS } from './google-limits.js';
 import { CachedToken, type AccessTokenSource, type MintedToken } from './token-cache.js';
 
@@ -107,7 +106,7 @@ export class ServiceAccountTokenSource implements AccessTokenSource {
     // The signed assertion buys a token for an hour: as secret as the token itself, should the endpoint echo it.
     this.opts.onToken?.(assertion);
     const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion }).toString();
-    const res = await fetchText(this.opts.tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body }, this.opts.timeoutMs, `${who} (service account token)`);
+    const res = await sendHttp({ url: this.opts.tokenUrl, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, timeoutMs: this.opts.timeoutMs }, `${who} (service account token)`);
     if (isTransientStatus(res.status)) {
       throw new DestinationError(`${who}: the OAuth token endpoint answered HTTP ${res.status}`, { retryable: true, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')), code: String(res.status) });
     }

@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { DestinationError } from '../../engine/errors.js';
-import { joinUrl } from '../../engine/destination/http-client.js';
+import { joinUrl, sendHttp, type HttpResponse } from '../../engine/destination/http-client.js';
 import { classifyGraphError, type ErrorVerdict } from './graph-errors.js';
 import type { Cell, MetaSchemaKey } from './meta-schema.js';
 
@@ -95,31 +94,12 @@ export class GraphApi {
   }
 
   /**
-   * One request with a timeout. Network trouble is transient. Unlike the
-   * engine's httpRequest, every status comes back: Meta answers throttling
-   * with 400/403 bodies, which must not be read as bad credentials.
+   * One request through the engine's client (timeout, no redirects, capped body).
+   * Unlike httpRequest, every status comes back: Meta answers throttling with
+   * 400/403 bodies, which must not be read as bad credentials.
    */
-  private async send(method: string, path: string, body: string | undefined): Promise<{ status: number; headers: Headers; text: string }> {
-    let res: Response;
-    try {
-      res = await fetch(joinUrl(this.base, path), {
-        method,
-        headers: { 'content-type': 'application/json', 'user-agent': 'audsync' },
-        body,
-        // Never follow a redirect: the token and member data go to Meta's host or nowhere.
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (e) {
-      const err = e as Error & { cause?: { code?: string; message?: string } };
-      const why = err.name === 'TimeoutError' ? `no response within ${this.timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
-      throw new DestinationError(`${this.who}: request failed: ${why}`, { retryable: true, cause: e, code: 'network' });
-    }
-    try {
-      return { status: res.status, headers: res.headers, text: await res.text() };
-    } catch (e) {
-      throw new DestinationError(`${this.who}: response cut off: ${(e as Error).message}`, { retryable: true, cause: e, code: 'network' });
-    }
+  private send(method: string, path: string, body: string | undefined): Promise<HttpResponse> {
+    return sendHttp({ method, url: joinUrl(this.base, path), headers: { 'content-type': 'application/json', 'user-agent': 'audsync' }, body, timeoutMs: this.timeoutMs }, this.who);
   }
 }
 

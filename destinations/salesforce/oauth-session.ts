@@ -1,6 +1,6 @@
 import { DestinationError } from '../../engine/errors.js';
-import { joinUrl } from '../../engine/destination/http-client.js';
-import { describeApiError, rawRequest, throwIfTransient } from './raw-request.js';
+import { joinUrl, sendHttp } from '../../engine/destination/http-client.js';
+import { describeApiError, throwIfTransient } from './raw-request.js';
 
 /** An access token and the instance it is valid for. */
 export interface Session {
@@ -62,7 +62,7 @@ export class OAuthSession {
   private async requestToken(): Promise<Session> {
     const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: this.s.clientId, refresh_token: this.s.refreshToken });
     if (this.s.clientSecret !== undefined) form.set('client_secret', this.s.clientSecret);
-    const res = await rawRequest(
+    const res = await sendHttp(
       {
         method: 'POST',
         url: joinUrl(this.s.tokenBase, '/services/oauth2/token'),

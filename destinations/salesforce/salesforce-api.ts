@@ -1,6 +1,6 @@
 import { DestinationError } from '../../engine/errors.js';
-import { joinUrl, type HttpResponse } from '../../engine/destination/http-client.js';
-import { describeApiError, rawRequest, throwIfTransient } from './raw-request.js';
+import { joinUrl, sendHttp, type HttpResponse } from '../../engine/destination/http-client.js';
+import { describeApiError, throwIfTransient } from './raw-request.js';
 import type { OAuthSession, Session } from './oauth-session.js';
 
 export interface ApiCall {
@@ -79,6 +79,6 @@ export class SalesforceApi {
     const headers: Record<string, string> = { authorization: `Bearer ${s.accessToken}`, accept: c.accept ?? 'application/json', 'user-agent': 'audsync' };
     if (c.contentType) headers['content-type'] = c.contentType;
     await this.throttle?.();
-    return rawRequest({ method: c.method, url: joinUrl(s.apiBase, c.path), headers, body: c.body, timeoutMs: this.timeoutMs }, this.who);
+    return sendHttp({ method: c.method, url: joinUrl(s.apiBase, c.path), headers, body: c.body, timeoutMs: this.timeoutMs }, this.who);
   }
 }

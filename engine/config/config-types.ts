@@ -64,6 +64,8 @@ export interface CommonDestinationOptions {
   retryBaseDelayMs?: number;
   /** Per-request timeout in ms. Default 30000. */
   timeoutMs?: number;
+  /** Bytes of a response body read at most; past it the request fails (and is retried). Default 4 MiB. */
+  maxResponseBytes?: number;
   /** Replaces the vendor's scheme and host (and optional path prefix). */
   baseUrl?: string;
   [option: string]: unknown;

@@ -10,7 +10,7 @@ import type { DestinationDefinition, OptionSpec } from '../destination/destinati
 
 /** Names that become part of internal table names: kept to a safe identifier alphabet. */
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-const COMMON_OPTIONS = new Set(['type', 'batchSize', 'concurrency', 'rateLimit', 'maxAttempts', 'retryBaseDelayMs', 'timeoutMs', 'baseUrl']);
+const COMMON_OPTIONS = new Set(['type', 'batchSize', 'concurrency', 'rateLimit', 'maxAttempts', 'retryBaseDelayMs', 'timeoutMs', 'maxResponseBytes', 'baseUrl']);
 const SYNC_KEYS = new Set(['model', 'destination', 'key', 'mode', 'fields', 'target', 'schedule', 'paused', 'alerts', 'guardrails', 'hash', 'prehashed']);
 
 /** Destination definitions by `type`: those the config names, already loaded. */
@@ -157,6 +157,9 @@ function positiveInt(v: unknown, at: string, p: Problems, max?: number, maxWhy =
   return v;
 }
 
+/** A response body is read into one string: past a few hundred MiB that is no longer an answer but a download. */
+const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
 /** Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer delay silently becomes 1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -230,6 +233,8 @@ function validateDestination(name: string, d: unknown, registry: Registry, known
     p.add(`${at}.retryBaseDelayMs`, `must be a number of milliseconds from 0 to ${MAX_TIMER_MS.toLocaleString('en-US')}`);
   }
   const timeoutMs = positiveInt(d.timeoutMs, `${at}.timeoutMs`, p, MAX_TIMER_MS, 'the longest timer Node.js keeps, about 24.8 days') ?? DEFAULTS.timeoutMs;
+  const maxResponseBytes =
+    positiveInt(d.maxResponseBytes, `${at}.maxResponseBytes`, p, MAX_RESPONSE_BYTES, 'what one answer can be read into, 256 MiB') ?? DEFAULTS.maxResponseBytes;
   if (d.baseUrl !== undefined && (typeof d.baseUrl !== 'string' || !/^https?:\/\/[^/]+/.test(d.baseUrl))) {
     p.add(`${at}.baseUrl`, 'must be an http(s) URL such as https://proxy.example.com/prefix');
   }
@@ -244,6 +249,7 @@ function validateDestination(name: string, d: unknown, registry: Registry, known
     maxAttempts,
     retryBaseDelayMs: retryBaseDelayMs as number,
     timeoutMs,
+    maxResponseBytes,
     baseUrl: typeof d.baseUrl === 'string' ? d.baseUrl.replace(/\/+$/, '') : undefined,
   };
 }

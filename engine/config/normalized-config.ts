@@ -50,6 +50,8 @@ export interface NormalizedDestination {
   readonly maxAttempts: number;
   readonly retryBaseDelayMs: number;
   readonly timeoutMs: number;
+  /** Bytes of one response body read at most; a longer answer fails the request. */
+  readonly maxResponseBytes: number;
   readonly baseUrl: string | undefined;
 }
 
@@ -103,5 +105,7 @@ export const DEFAULTS = {
   maxAttempts: 8,
   retryBaseDelayMs: 500,
   timeoutMs: 30_000,
+  /** 4 MiB: far more than any batch answer; an endless or misdirected body stops there. */
+  maxResponseBytes: 4 * 1024 * 1024,
   concurrency: 4,
 } as const;

@@ -1,5 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DestinationError } from '../errors.js';
 import { parseRetryAfter } from '../run/retry-policy.js';
+
+/** What a response body may hold outside a destination call (the config's default `maxResponseBytes` is the same). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export interface HttpResponse {
   readonly status: number;
@@ -19,54 +23,107 @@ export interface HttpRequest {
   readonly throttle?: () => Promise<void>;
 }
 
+/**
+ * The body cap of the destination being served, set by the engine around every
+ * call into a destination (connect, sendBatch, refreshJobs, close). Carried this
+ * way rather than as a request field so that it binds every request made
+ * through this client, including those of custom destinations that never
+ * heard of the option.
+ */
+const responseLimit = new AsyncLocalStorage<number>();
+
+/** Runs `fn` (a call into a destination) with its responses capped at `maxResponseBytes`. */
+export function withResponseLimit<T>(maxResponseBytes: number, fn: () => T): T {
+  return responseLimit.run(maxResponseBytes, fn);
+}
+
 /** Statuses that mean "try the same request again later". */
 export function isTransientStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || status >= 500;
 }
 
 /**
- * One HTTP request with a timeout. Transient statuses (408, 425, 429, 5xx) and
- * network failures throw a retryable DestinationError carrying Retry-After;
- * 401/403 throw a non-retryable one naming `who`. Any other status is returned
- * for the destination to map per row.
+ * One HTTP request with a timeout, every status returned, for destinations that
+ * read error bodies themselves (Meta's throttling 400s, Salesforce's 401 refresh).
+ * Network failures and a body cut off throw a retryable DestinationError. A
+ * redirect is never followed: fetch would repeat a POST as a GET (a 301-303
+ * "success" from another host) or forward member data and credentials there
+ * (307/308), so a 3xx throws, naming the Location. The body is read up to the
+ * destination's `maxResponseBytes`: past it the request fails (retryable, at
+ * most that much read per attempt), never buffering an endless answer.
  */
-export async function httpRequest(req: HttpRequest, who: string): Promise<HttpResponse> {
+export async function sendHttp(req: HttpRequest, who: string): Promise<HttpResponse> {
   await req.throttle?.();
   let res: Response;
   try {
-    res = await fetch(req.url, {
-      method: req.method ?? 'POST',
-      headers: req.headers,
-      body: req.body,
-      // Never follow: fetch would repeat a POST as a GET (a 301-303 "success" from
-      // another host) or forward member data and credentials there (307/308).
-      redirect: 'manual',
-      signal: AbortSignal.timeout(req.timeoutMs),
-    });
+    res = await fetch(req.url, { method: req.method ?? 'POST', headers: req.headers, body: req.body, redirect: 'manual', signal: AbortSignal.timeout(req.timeoutMs) });
   } catch (e) {
     const err = e as Error & { cause?: { code?: string; message?: string } };
     const why = err.name === 'TimeoutError' ? `no response within ${req.timeoutMs} ms` : (err.cause?.code ?? err.cause?.message ?? err.message);
     throw new DestinationError(`${who}: request failed: ${why}`, { retryable: true, cause: e, code: 'network' });
   }
-  let text: string;
-  try {
-    text = await res.text();
-  } catch (e) {
-    throw new DestinationError(`${who}: response cut off: ${(e as Error).message}`, { retryable: true, cause: e, code: 'network' });
-  }
-  if (isTransientStatus(res.status)) {
-    throw new DestinationError(`${who}: HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`, {
-      retryable: true,
-      retryAfterMs: parseRetryAfter(res.headers.get('retry-after')),
-      code: String(res.status),
-    });
-  }
   if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel().catch(() => undefined);
     const location = res.headers.get('location');
     throw new DestinationError(`${who}: HTTP ${res.status} redirect to ${location ?? '(no Location)'}, not followed`, {
       retryable: false,
       code: String(res.status),
       hint: `Configure the final URL for ${who}; audsync never sends member data or credentials on to another address.`,
+    });
+  }
+  const text = await readBody(res, responseLimit.getStore() ?? DEFAULT_MAX_RESPONSE_BYTES, who);
+  return { status: res.status, headers: res.headers, text };
+}
+
+/** The body as text, reading at most `max` bytes (after decompression, so a small gzip bomb is caught too). */
+async function readBody(res: Response, max: number, who: string): Promise<string> {
+  const tooLarge = (): DestinationError =>
+    new DestinationError(`${who}: HTTP ${res.status} response body larger than ${max.toLocaleString('en-US')} bytes, not read further`, {
+      retryable: true,
+      code: 'response_too_large',
+      hint: `Check that ${who} points at the API; if its answers really are this large, raise its maxResponseBytes.`,
+    });
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > max && !res.headers.has('content-encoding')) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > max) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof DestinationError) throw e;
+    throw new DestinationError(`${who}: response cut off: ${(e as Error).message}`, { retryable: true, cause: e, code: 'network' });
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * One HTTP request as sendHttp, for destinations that only read bodies of the
+ * statuses they map per row. Transient statuses (408, 425, 429, 5xx) throw a
+ * retryable DestinationError carrying Retry-After; 401/403 throw a
+ * non-retryable one naming `who`. Any other status is returned.
+ */
+export async function httpRequest(req: HttpRequest, who: string): Promise<HttpResponse> {
+  const res = await sendHttp(req, who);
+  const { text } = res;
+  if (isTransientStatus(res.status)) {
+    throw new DestinationError(`${who}: HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`, {
+      retryable: true,
+      retryAfterMs: parseRetryAfter(res.headers.get('retry-after')),
+      code: String(res.status),
     });
   }
   if (res.status === 401 || res.status === 403) {
@@ -76,7 +133,7 @@ export async function httpRequest(req: HttpRequest, who: string): Promise<HttpRe
       hint: req.authHint ?? `Check the credentials configured for ${who}.`,
     });
   }
-  return { status: res.status, headers: res.headers, text };
+  return res;
 }
 
 /** `base` (vendor host or the configured baseUrl) joined with a path. */

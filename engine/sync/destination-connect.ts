@@ -2,6 +2,7 @@ import type { NormalizedDestination, NormalizedSync } from '../config/normalized
 import { isEnvRef, resolveSecret } from '../config/env-ref.js';
 import type { DestinationClient, DestinationContext, JsonValue } from '../destination/destination-api.js';
 import type { Redactor } from '../config/redactor.js';
+import { withResponseLimit } from '../destination/http-client.js';
 
 /**
  * The destination's options with every env() resolved. Resolved values and
@@ -62,6 +63,17 @@ export function destinationContext(dest: NormalizedDestination, sync: Normalized
   };
 }
 
+/**
+ * Connects the destination. Every call into it (connect, each batch, close) runs
+ * under its `maxResponseBytes`, which binds each request it makes through the
+ * engine's HTTP client.
+ */
 export async function connectDestination(dest: NormalizedDestination, ctx: DestinationContext<unknown>): Promise<DestinationClient> {
-  return dest.definition.connect(ctx);
+  const capped = <T>(fn: () => T): T => withResponseLimit(dest.maxResponseBytes, fn);
+  const client = await capped(() => dest.definition.connect(ctx));
+  const close = client.close?.bind(client);
+  return {
+    sendBatch: (batch) => capped(() => client.sendBatch(batch)),
+    ...(close ? { close: () => capped(close) } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import type { NormalizedDestination, NormalizedSync } from '../config/normalized-config.js';
 import type { DestinationContext, JsonValue, PendingJob } from '../destination/destination-api.js';
 import { parseJsonLossless } from '../destination/lossless-json.js';
+import { withResponseLimit } from '../destination/http-client.js';
 import { forgetJobRowsSql, pendingJobsSql, updateJobSql } from '../state/state-sql.js';
 import { syncTables } from '../plan/plan-tables.js';
 import type { WarehouseConnection } from '../warehouse/connection.js';
@@ -28,7 +29,7 @@ export async function refreshPendingJobs(
     runId: String(r.run_id),
     detail: r.detail === null ? null : (parseJsonLossless(String(r.detail)) as JsonValue),
   }));
-  const updates = await refresh.call(dest.definition, ctx, jobs);
+  const updates = await withResponseLimit(dest.maxResponseBytes, () => refresh.call(dest.definition, ctx, jobs));
   const at = new Date().toISOString();
   let changed = 0;
   for (const u of updates) {

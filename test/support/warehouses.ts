@@ -1,5 +1,6 @@
 import path from 'node:path';
 import pg from 'pg';
+import { it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { freshDatabase, postgresTestUrl } from './postgres-server.js';
 
@@ -89,4 +90,15 @@ export function postgresWarehouse(serverUrl: string): TestWarehouse {
 export async function availableWarehouses(): Promise<TestWarehouse[]> {
   const url = await postgresTestUrl();
   return url ? [duckdbWarehouse, postgresWarehouse(url)] : [duckdbWarehouse];
+}
+
+/**
+ * `it` on the first available warehouse (DuckDB) and nothing on the others: for
+ * tests in a per-warehouse suite whose subject never depends on the warehouse
+ * (a config mistake refused before it is opened, a destination's fault handling).
+ */
+export function itOnFirstWarehouse(wh: TestWarehouse, warehouses: readonly TestWarehouse[]): (title: string, fn: () => Promise<void>) => void {
+  return (title, fn) => {
+    if (wh === warehouses[0]) it(title, fn);
+  };
 }

@@ -1,0 +1,202 @@
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { duckdbWarehouse } from './support/warehouses.js';
+import { CliProject, finished } from './support/cli-project.js';
+import { closeServer, listenOnLoopback } from './fakes/fake-http.js';
+import type { ScenarioFake } from './support/destination-scenarios.js';
+import { webhookScenarioFake } from './fakes/webhook-scenario-fake.js';
+import { metaScenarioFake } from './fakes/meta-scenario-fake.js';
+import { googleScenarioFake } from './fakes/google-scenario-fake.js';
+import { googleDataManagerScenarioFake } from './fakes/google-data-manager-scenario-fake.js';
+import { salesforceScenarioFake } from './fakes/salesforce-scenario-fake.js';
+import { hubspotScenarioFake } from './fakes/hubspot-scenario-fake.js';
+import { brazeScenarioFake } from './fakes/braze-scenario-fake.js';
+import { mailchimpScenarioFake } from './fakes/mailchimp-scenario-fake.js';
+import { iterableScenarioFake } from './fakes/iterable-scenario-fake.js';
+import { klaviyoScenarioFake } from './fakes/klaviyo-scenario-fake.js';
+
+/** Every destination that speaks HTTP, by its fake (whose config we point elsewhere). */
+const HTTP_DESTINATIONS: Record<string, () => ScenarioFake> = {
+  webhook: webhookScenarioFake,
+  meta: metaScenarioFake,
+  google_ads: googleScenarioFake,
+  google_data_manager: googleDataManagerScenarioFake,
+  salesforce: salesforceScenarioFake,
+  hubspot: hubspotScenarioFake,
+  braze: brazeScenarioFake,
+  mailchimp: mailchimpScenarioFake,
+  iterable: iterableScenarioFake,
+  klaviyo: klaviyoScenarioFake,
+};
+
+const CHUNK = Buffer.alloc(64 * 1024, ' ');
+
+/**
+ * A host that answers every request 200 with a JSON body that never ends (as
+ * fast as the client reads it), counting what each request was sent before
+ * the client hung up.
+ */
+class EndlessBodyServer {
+  readonly bytesPerRequest: number[] = [];
+  private server: http.Server | undefined;
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = await listenOnLoopback(async (req, res) => {
+      for await (const _ of req) void _;
+      const slot = this.bytesPerRequest.push(0) - 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"results": [');
+      while (!res.destroyed) {
+        this.bytesPerRequest[slot]! += CHUNK.length;
+        if (!res.write(CHUNK)) await writable(res);
+      }
+    });
+    const addr = this.server.address() as { port: number };
+    this.url = `http://127.0.0.1:${addr.port}`;
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return closeServer(this.server);
+  }
+}
+
+/** Resolves when the response can take more, or has closed. */
+function writable(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** One project with a sync per HTTP destination, every URL of each (API, OAuth token endpoint) pointing at `url`. */
+async function everyDestinationAt(url: string): Promise<{ project: CliProject; config: string; env: Record<string, string>; stop(): Promise<void> }> {
+  const fakes = Object.entries(HTTP_DESTINATIONS).map(([name, make]) => ({ name, fake: make() }));
+  let env: Record<string, string> = {};
+  const destinations: string[] = [];
+  const syncs: string[] = [];
+  for (const { name, fake } of fakes) {
+    await fake.start();
+    env = { ...env, ...fake.env() };
+    const dest = fake.destinationConfig().replace(/http:\/\/127\.0\.0\.1:\d+/g, url).replace(/\}\s*$/, ', maxAttempts: 2, retryBaseDelayMs: 5, timeoutMs: 60000 }');
+    destinations.push(`    d_${name}: ${dest},`);
+    syncs.push(`    s_${name}: { model: 'people', destination: 'd_${name}', key: '${fake.keyColumn ?? 'id'}', mode: 'mirror', fields: ${fake.fields()}, target: ${fake.target()} },`);
+  }
+  const config = `import { defineConfig, env } from 'audsync';
+export default defineConfig({
+  warehouse: __WAREHOUSE__,
+  destinations: {
+${destinations.join('\n')}
+  },
+  syncs: {
+${syncs.join('\n')}
+  },
+});
+void env;
+`;
+  const project = await CliProject.create(duckdbWarehouse, {
+    'audsync.config.ts': config,
+    'models/people.sql': `select id, email, first_name, last_name, phone, tier from {{source 'src' 'people'}}\n`,
+  });
+  await project.exec(
+    'CREATE SCHEMA src',
+    'CREATE TABLE src.people (id INTEGER, email VARCHAR, first_name VARCHAR, last_name VARCHAR, phone VARCHAR, tier VARCHAR)',
+    `INSERT INTO src.people SELECT i, 'person' || i || '@example.com', 'First' || i, 'Last' || i, '+1555' || lpad(CAST(i AS VARCHAR), 7, '0'), 'gold' FROM generate_series(1, 5) AS t(i)`,
+  );
+  return {
+    project,
+    config,
+    env,
+    async stop() {
+      for (const { fake } of fakes) await fake.stop();
+      await project.cleanUp();
+    },
+  };
+}
+
+const SYNCS = Object.keys(HTTP_DESTINATIONS).map((name) => `s_${name}`);
+
+describe('a destination answering a body without end', () => {
+  const hostile = new EndlessBodyServer();
+  let at: Awaited<ReturnType<typeof everyDestinationAt>>;
+
+  beforeAll(async () => {
+    await hostile.start();
+    at = await everyDestinationAt(hostile.url);
+  });
+  afterAll(async () => {
+    await hostile.stop();
+    await at?.stop();
+  });
+
+  it('stops reading at maxResponseBytes (4 MiB by default) and fails the sync clearly, for every HTTP destination', async () => {
+    const r = await at.project.cli(['run', '--json'], at.env, 120_000);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    for (const sync of SYNCS) {
+      const f = finished(r, sync);
+      expect(f.status, sync).toBe('failed');
+      expect(f.error, sync).toMatch(/response body larger than 4,194,304 bytes, not read further/);
+      expect(await at.project.count(`SELECT count(*) FROM audsync.snapshot__${sync}`), sync).toBe(0);
+    }
+    // Each answer stopped near the cap (plus what the sockets buffer), not at the timeout: at loopback speed
+    // an unread endless body is gigabytes by then.
+    expect(hostile.bytesPerRequest.length).toBeGreaterThan(0);
+    for (const bytes of hostile.bytesPerRequest) expect(bytes).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('a destination’s own maxResponseBytes binds its requests', async () => {
+    const capped = at.config.replace(/(d_webhook: \{[^\n]*)timeoutMs: 60000 \}/, '$1timeoutMs: 60000, maxResponseBytes: 1024 }');
+    expect(capped).not.toBe(at.config);
+    at.project.write({ 'audsync.config.ts': capped });
+    const r = await at.project.cli(['run', '--json', '--select', 's_webhook'], at.env, 120_000);
+    expect(finished(r, 's_webhook').error).toMatch(/response body larger than 1,024 bytes, not read further/);
+  });
+});
+
+describe('a destination answering with a redirect', () => {
+  let elsewhere: http.Server;
+  const reachedElsewhere: string[] = [];
+  let mover: http.Server;
+  const statuses = [301, 302, 303, 307, 308];
+  let served = 0;
+  let at: Awaited<ReturnType<typeof everyDestinationAt>>;
+
+  beforeAll(async () => {
+    elsewhere = await listenOnLoopback(async (req, res) => {
+      reachedElsewhere.push(`${req.method} ${req.url}`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    const elsewhereUrl = `http://127.0.0.1:${(elsewhere.address() as { port: number }).port}`;
+    // Each request is sent on to the other host, with every redirect status in turn.
+    mover = await listenOnLoopback(async (req, res) => {
+      for await (const _ of req) void _;
+      const status = statuses[served++ % statuses.length]!;
+      res.writeHead(status, { location: `${elsewhereUrl}${req.url ?? '/'}` }).end();
+    });
+    at = await everyDestinationAt(`http://127.0.0.1:${(mover.address() as { port: number }).port}`);
+  });
+  afterAll(async () => {
+    await closeServer(mover);
+    await closeServer(elsewhere);
+    await at?.stop();
+  });
+
+  it('is never followed, by any HTTP destination: nothing reaches the other host, and each sync fails naming the Location', async () => {
+    const r = await at.project.cli(['run', '--json'], at.env, 120_000);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    for (const sync of SYNCS) {
+      const f = finished(r, sync);
+      expect(f.status, sync).toBe('failed');
+      expect(f.error, sync).toMatch(/HTTP 30[12378] redirect to http:\/\/127\.0\.0\.1:\d+\/.*, not followed/);
+    }
+    expect(served).toBeGreaterThanOrEqual(SYNCS.length);
+    expect(reachedElsewhere).toEqual([]);
+    for (const secret of Object.values(at.env)) expect(r.stdout + r.stderr).not.toContain(secret);
+  });
+});
