@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duckdbWarehouse } from './support/warehouses.js';
 import { CliProject, finished } from './support/cli-project.js';
@@ -76,11 +77,14 @@ function writable(res: http.ServerResponse): Promise<void> {
 }
 
 /** One project with a sync per HTTP destination, every URL of each (API, OAuth token endpoint) pointing at `url`. */
-async function everyDestinationAt(url: string): Promise<{ project: CliProject; config: string; env: Record<string, string>; stop(): Promise<void> }> {
+async function everyDestinationAt(
+  url: string,
+  extra: { destinations?: string[]; syncs?: string[]; env?: Record<string, string> } = {},
+): Promise<{ project: CliProject; config: string; env: Record<string, string>; stop(): Promise<void> }> {
   const fakes = Object.entries(HTTP_DESTINATIONS).map(([name, make]) => ({ name, fake: make() }));
-  let env: Record<string, string> = {};
-  const destinations: string[] = [];
-  const syncs: string[] = [];
+  let env: Record<string, string> = { ...extra.env };
+  const destinations: string[] = [...(extra.destinations ?? [])];
+  const syncs: string[] = [...(extra.syncs ?? [])];
   for (const { name, fake } of fakes) {
     await fake.start();
     env = { ...env, ...fake.env() };
@@ -198,5 +202,90 @@ describe('a destination answering with a redirect', () => {
     expect(served).toBeGreaterThanOrEqual(SYNCS.length);
     expect(reachedElsewhere).toEqual([]);
     for (const secret of Object.values(at.env)) expect(r.stdout + r.stderr).not.toContain(secret);
+  });
+});
+
+/**
+ * A host that echoes the credentials it was sent: an OAuth token endpoint mints
+ * a fresh access token; every other request is refused with a 400 whose body
+ * quotes the URL and headers it received (as some APIs' error pages do).
+ */
+class EchoServer {
+  /** Credential-bearing values as received: Authorization (whole and after its scheme), API key headers, token query values. */
+  readonly received = new Set<string>();
+  readonly minted: string[] = [];
+  private server: http.Server | undefined;
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = await listenOnLoopback(async (req, res) => {
+      for await (const _ of req) void _;
+      const url = new URL(req.url ?? '/', 'http://x');
+      for (const name of ['authorization', 'api-key', 'x-api-key']) {
+        const v = req.headers[name];
+        if (typeof v !== 'string') continue;
+        this.received.add(v);
+        if (name === 'authorization') this.received.add(v.slice(v.indexOf(' ') + 1));
+      }
+      for (const [k, v] of url.searchParams) if (/token|key|secret/i.test(k)) this.received.add(v);
+      if (/token/.test(url.pathname)) {
+        const token = `minted-${randomBytes(12).toString('hex')}`;
+        this.minted.push(token);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 3600, instance_url: this.url }));
+        return;
+      }
+      const echo = `ECHO-MARKER refused ${req.method} ${req.url} authorization=${req.headers.authorization ?? ''} api-key=${req.headers['api-key'] ?? req.headers['x-api-key'] ?? ''} headers=${JSON.stringify(req.headers)}`;
+      const body = { message: echo, errorCode: 'ECHO', error: { code: 400, status: 'INVALID_ARGUMENT', message: echo, type: 'OAuthException' }, errors: [{ message: echo }], detail: echo, title: echo };
+      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return closeServer(this.server);
+  }
+}
+
+describe('a destination echoing back the credentials it was sent', () => {
+  const echo = new EchoServer();
+  // A webhook whose env() URL carries tokens in its query string (one needing percent-encoding), and a short API key.
+  const QUERY_TOKEN = 'tok/en+SECRET=42';
+  const PLAIN_TOKEN = 'PLAINTOKEN99';
+  const SHORT_KEY = 'k9z';
+  let at: Awaited<ReturnType<typeof everyDestinationAt>>;
+
+  beforeAll(async () => {
+    await echo.start();
+    at = await everyDestinationAt(echo.url, {
+      env: { ECHO_HOOK_URL: `${echo.url}/hook?token=${encodeURIComponent(QUERY_TOKEN)}&sig=${PLAIN_TOKEN}`, ECHO_SHORT_KEY: SHORT_KEY },
+      destinations: [`    d_env_url: { type: 'webhook', url: env('ECHO_HOOK_URL'), headers: { 'x-api-key': env('ECHO_SHORT_KEY') }, maxAttempts: 2, retryBaseDelayMs: 5 },`],
+      syncs: [`    s_env_url: { model: 'people', destination: 'd_env_url', key: 'id', mode: 'mirror', fields: { email: 'email' } },`],
+    });
+  });
+  afterAll(async () => {
+    await echo.stop();
+    await at?.stop();
+  });
+
+  it('never shows a secret in any form it was sent, nor a token minted during the run, in output, status or any table', async () => {
+    const r = await at.project.cli(['run', '--json'], at.env, 120_000);
+    const status = await at.project.cli(['status', '--json'], at.env);
+    const tables = await at.project.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'audsync'`);
+    let stored = '';
+    for (const { table_name } of tables) stored += JSON.stringify(await at.project.query(`SELECT * FROM audsync."${String(table_name)}"`));
+    const everything = [r.stdout, r.stderr, status.stdout, status.stderr, stored].join('\n');
+    // The echoes did arrive and were quoted: it is redaction, not silence, that keeps the secrets out.
+    expect(everything).toContain('ECHO-MARKER');
+    expect(everything).toContain('***');
+    const long = new Set<string>([PLAIN_TOKEN, QUERY_TOKEN, encodeURIComponent(QUERY_TOKEN), ...echo.minted, ...echo.received]);
+    for (const v of Object.values(at.env)) if (v.length >= 6) long.add(v);
+    expect(echo.minted.length).toBeGreaterThan(0);
+    for (const secret of long) {
+      if (secret.length < 6) continue;
+      expect(everything.includes(secret), `a secret reached the output: ${secret.slice(0, 4)}...`).toBe(false);
+    }
+    expect(echo.received.has(SHORT_KEY)).toBe(true);
+    expect(everything).not.toMatch(new RegExp(`(?<![A-Za-z0-9])${SHORT_KEY}(?![A-Za-z0-9])`));
   });
 });

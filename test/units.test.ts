@@ -118,6 +118,23 @@ describe('secrets', () => {
     r.add('s3cr3t-token');
     expect(r.redact('auth s3cr3t-token failed; s3cr3t-token again')).toBe('auth *** failed; *** again');
   });
+  it('the redactor blanks the forms a server echoes: percent-encoded, JSON-escaped, and the credentials inside a URL', () => {
+    const r = new Redactor();
+    r.add('pa"ss/word+1');
+    expect(r.redact('got pa%22ss%2Fword%2B1 and {"k":"pa\\"ss/word+1"}')).toBe('got *** and {"k":"***"}');
+    r.add('https://user:hunter22@hooks.example.com/in?token=abc%2Fdef123&format=json');
+    expect(r.redact('token abc/def123 refused; raw abc%2Fdef123; user hunter22')).toBe('token *** refused; raw ***; user ***');
+    // Short query values are not taken from a URL: they are words, not credentials.
+    expect(r.redact('format json')).toBe('format json');
+  });
+  it('the redactor blanks a short secret as a whole token only, and a longer secret before one it contains', () => {
+    const r = new Redactor();
+    r.add('k9z');
+    expect(r.redact('key k9z refused (k9z); k9zebra stays')).toBe('key *** refused (***); k9zebra stays');
+    r.add('abcdef');
+    r.add('xxabcdefyy');
+    expect(r.redact('xxabcdefyy abcdef')).toBe('*** ***');
+  });
 });
 
 describe('internal table names', () => {

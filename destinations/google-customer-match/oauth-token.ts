@@ -55,7 +55,7 @@ export class OAuthTokenSource implements AccessTokenSource {
       client_id: this.creds.clientId,
       client_secret: this.creds.clientSecret,
     }).toString();
-    const res = await sendHttp({ url: this.creds.tokenUrl, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, timeoutMs: this.timeoutMs }, `${this.who} (OAuth token)`);
+    const res = await sendHttp({ url: this.creds.tokenUrl, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, timeoutMs: this.timeoutMs, issuesCredentials: true }, `${this.who} (OAuth token)`);
     if (isTransientStatus(res.status)) {
       throw new DestinationError(`${this.who}: the OAuth token endpoint answered HTTP ${res.status}`, {
         retryable: true,

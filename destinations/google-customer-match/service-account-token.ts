@@ -106,7 +106,7 @@ export class ServiceAccountTokenSource implements AccessTokenSource {
     // The signed assertion buys a token for an hour: as secret as the token itself, should the endpoint echo it.
     this.opts.onToken?.(assertion);
     const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT, assertion }).toString();
-    const res = await sendHttp({ url: this.opts.tokenUrl, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, timeoutMs: this.opts.timeoutMs }, `${who} (service account token)`);
+    const res = await sendHttp({ url: this.opts.tokenUrl, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, timeoutMs: this.opts.timeoutMs, issuesCredentials: true }, `${who} (service account token)`);
     if (isTransientStatus(res.status)) {
       throw new DestinationError(`${who}: the OAuth token endpoint answered HTTP ${res.status}`, { retryable: true, retryAfterMs: parseRetryAfter(res.headers.get('retry-after')), code: String(res.status) });
     }

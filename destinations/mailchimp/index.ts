@@ -36,6 +36,8 @@ export const mailchimp = defineDestination<MailchimpOptions>({
   modes: ['mirror', 'upsert', 'add', 'remove'],
   connect(ctx: DestinationContext<MailchimpOptions>) {
     const conn = mailchimpConnection(ctx.options.apiKey, ctx.baseUrl, ctx.timeoutMs, ctx.name, ctx.throttle);
+    // The key goes out base64-encoded inside the Basic header: a server echoing the header must not show it either.
+    ctx.registerSecret(conn.authorization.replace(/^Basic /, ''));
     const target = readMailchimpTarget(ctx.target, ctx.sync.name, `syncs.${ctx.sync.name}.target`);
     const listPath = `/lists/${encodeURIComponent(target.listId)}`;
     return {

@@ -86,6 +86,7 @@ export const salesforce = defineDestination<SalesforceOptions>({
       apiBase: ctx.baseUrl ?? o.instanceUrl,
       timeoutMs: ctx.timeoutMs,
       who,
+      onToken: (t) => ctx.registerSecret(t),
     });
     const api = new SalesforceApi(session, apiVersion, ctx.timeoutMs, who, ctx.throttle);
     return {

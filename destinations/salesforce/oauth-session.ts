@@ -21,6 +21,8 @@ export interface OAuthSettings {
   readonly apiBase: string | undefined;
   readonly timeoutMs: number;
   readonly who: string;
+  /** Told each access token obtained, so the run redacts it (ctx.registerSecret). */
+  readonly onToken: (token: string) => void;
 }
 
 const REAUTHORIZE = 'Re-authorize the connected app for this user and update refreshToken (and clientId / clientSecret) in the destination config.';
@@ -69,6 +71,7 @@ export class OAuthSession {
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': 'audsync' },
         body: form.toString(),
         timeoutMs: this.s.timeoutMs,
+        issuesCredentials: true,
       },
       this.s.who,
     );
@@ -92,6 +95,7 @@ export class OAuthSession {
     if (typeof body.access_token !== 'string' || apiBase === undefined) {
       throw new DestinationError(`${this.s.who}: the OAuth token endpoint answered without access_token or instance_url`, { retryable: false, code: 'oauth', hint: REAUTHORIZE });
     }
+    this.s.onToken(body.access_token);
     this.current = { accessToken: body.access_token, apiBase };
     return this.current;
   }

@@ -75,7 +75,7 @@ async function refreshJobs(ws: Workspace, conn: WarehouseConnection, report: Rep
     const ctx = destinationContext(dest, sync, { runId, projectDir: ws.config.projectDir, redactor, fullRefresh: false, plannedTotal: 0, recordMetric: () => undefined, recordJob: () => undefined });
     let changed: number;
     try {
-      changed = await refreshPendingJobs(conn, ws.config.stateSchema, dest, sync, ctx);
+      changed = await refreshPendingJobs(conn, ws.config.stateSchema, dest, sync, ctx, redactor);
     } catch (e) {
       // A vendor's error body can echo a credential or a token minted during the refresh.
       if (e instanceof Error) e.message = redactor.redact(e.message);

@@ -21,20 +21,33 @@ export interface HttpRequest {
   readonly authHint?: string;
   /** Waited for before the request is sent: ctx.throttle, for requests that count against the vendor's rate limit. */
   readonly throttle?: () => Promise<void>;
+  /**
+   * The answer carries credentials (an OAuth token endpoint's): returned as sent,
+   * not redacted, since a token issued again may equal one already known. The
+   * caller registers what it obtains (ctx.registerSecret).
+   */
+  readonly issuesCredentials?: boolean;
+}
+
+/** What binds every request of the destination being served. */
+export interface DestinationScope {
+  /** Bytes of a response body read at most. */
+  readonly maxResponseBytes: number;
+  /** The run's redactor: applied to each body before the destination sees it. */
+  readonly redact: (text: string) => string;
 }
 
 /**
- * The body cap of the destination being served, set by the engine around every
- * call into a destination (connect, sendBatch, refreshJobs, close). Carried this
- * way rather than as a request field so that it binds every request made
- * through this client, including those of custom destinations that never
- * heard of the option.
+ * Set by the engine around every call into a destination (connect, sendBatch,
+ * refreshJobs, close). Carried this way rather than as request fields so that
+ * it binds every request made through this client, including those of custom
+ * destinations that never heard of it.
  */
-const responseLimit = new AsyncLocalStorage<number>();
+const destinationScope = new AsyncLocalStorage<DestinationScope>();
 
-/** Runs `fn` (a call into a destination) with its responses capped at `maxResponseBytes`. */
-export function withResponseLimit<T>(maxResponseBytes: number, fn: () => T): T {
-  return responseLimit.run(maxResponseBytes, fn);
+/** Runs `fn` (a call into a destination) under `scope`. */
+export function inDestinationScope<T>(scope: DestinationScope, fn: () => T): T {
+  return destinationScope.run(scope, fn);
 }
 
 /** Statuses that mean "try the same request again later". */
@@ -50,7 +63,9 @@ export function isTransientStatus(status: number): boolean {
  * "success" from another host) or forward member data and credentials there
  * (307/308), so a 3xx throws, naming the Location. The body is read up to the
  * destination's `maxResponseBytes`: past it the request fails (retryable, at
- * most that much read per attempt), never buffering an endless answer.
+ * most that much read per attempt), never buffering an endless answer. Known
+ * secrets are redacted from the body before anyone reads it: a credential the
+ * server echoes must not survive into a message, even cut in half by an excerpt.
  */
 export async function sendHttp(req: HttpRequest, who: string): Promise<HttpResponse> {
   await req.throttle?.();
@@ -71,8 +86,9 @@ export async function sendHttp(req: HttpRequest, who: string): Promise<HttpRespo
       hint: `Configure the final URL for ${who}; audsync never sends member data or credentials on to another address.`,
     });
   }
-  const text = await readBody(res, responseLimit.getStore() ?? DEFAULT_MAX_RESPONSE_BYTES, who);
-  return { status: res.status, headers: res.headers, text };
+  const scope = destinationScope.getStore();
+  const text = await readBody(res, scope?.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES, who);
+  return { status: res.status, headers: res.headers, text: scope && !req.issuesCredentials ? scope.redact(text) : text };
 }
 
 /** The body as text, reading at most `max` bytes (after decompression, so a small gzip bomb is caught too). */

@@ -2,7 +2,7 @@ import type { NormalizedDestination, NormalizedSync } from '../config/normalized
 import { isEnvRef, resolveSecret } from '../config/env-ref.js';
 import type { DestinationClient, DestinationContext, JsonValue } from '../destination/destination-api.js';
 import type { Redactor } from '../config/redactor.js';
-import { withResponseLimit } from '../destination/http-client.js';
+import { inDestinationScope } from '../destination/http-client.js';
 
 /**
  * The destination's options with every env() resolved. Resolved values and
@@ -63,13 +63,14 @@ export function destinationContext(dest: NormalizedDestination, sync: Normalized
   };
 }
 
-/**
- * Connects the destination. Every call into it (connect, each batch, close) runs
- * under its `maxResponseBytes`, which binds each request it makes through the
- * engine's HTTP client.
- */
-export async function connectDestination(dest: NormalizedDestination, ctx: DestinationContext<unknown>): Promise<DestinationClient> {
-  const capped = <T>(fn: () => T): T => withResponseLimit(dest.maxResponseBytes, fn);
+/** Runs a call into the destination under its body cap and the run's redactor (see inDestinationScope). */
+export function callDestination<T>(dest: NormalizedDestination, redactor: Redactor, fn: () => T): T {
+  return inDestinationScope({ maxResponseBytes: dest.maxResponseBytes, redact: redactor.redact }, fn);
+}
+
+/** Connects the destination; every call into it (connect, each batch, close) runs through callDestination. */
+export async function connectDestination(dest: NormalizedDestination, ctx: DestinationContext<unknown>, redactor: Redactor): Promise<DestinationClient> {
+  const capped = <T>(fn: () => T): T => callDestination(dest, redactor, fn);
   const client = await capped(() => dest.definition.connect(ctx));
   const close = client.close?.bind(client);
   return {

@@ -1,10 +1,11 @@
 import type { NormalizedDestination, NormalizedSync } from '../config/normalized-config.js';
 import type { DestinationContext, JsonValue, PendingJob } from '../destination/destination-api.js';
 import { parseJsonLossless } from '../destination/lossless-json.js';
-import { withResponseLimit } from '../destination/http-client.js';
 import { forgetJobRowsSql, pendingJobsSql, updateJobSql } from '../state/state-sql.js';
 import { syncTables } from '../plan/plan-tables.js';
 import type { WarehouseConnection } from '../warehouse/connection.js';
+import type { Redactor } from '../config/redactor.js';
+import { callDestination } from './destination-connect.js';
 
 /**
  * Asks the destination about jobs earlier runs left pending (uploads that finish
@@ -19,6 +20,7 @@ export async function refreshPendingJobs(
   dest: NormalizedDestination,
   sync: NormalizedSync,
   ctx: DestinationContext<unknown>,
+  redactor: Redactor,
 ): Promise<number> {
   const refresh = dest.definition.refreshJobs;
   if (!refresh) return 0;
@@ -29,7 +31,7 @@ export async function refreshPendingJobs(
     runId: String(r.run_id),
     detail: r.detail === null ? null : (parseJsonLossless(String(r.detail)) as JsonValue),
   }));
-  const updates = await withResponseLimit(dest.maxResponseBytes, () => refresh.call(dest.definition, ctx, jobs));
+  const updates = await callDestination(dest, redactor, () => refresh.call(dest.definition, ctx, jobs));
   const at = new Date().toISOString();
   let changed = 0;
   for (const u of updates) {

@@ -94,7 +94,7 @@ async function runSyncOnce(p: SyncRunParams, onFinished: (o: SyncOutcome) => voi
     try {
       if (dest.definition.refreshJobs) {
         try {
-          const changed = await refreshPendingJobs(conn, schema, dest, sync, contextFor(0));
+          const changed = await refreshPendingJobs(conn, schema, dest, sync, contextFor(0), redactor);
           if (changed > 0) report({ event: 'jobs_refreshed', sync: sync.name, changed });
         } catch (e) {
           // A job status we cannot read now is read by a later run; it must not stop this one.
@@ -127,7 +127,7 @@ async function runSyncOnce(p: SyncRunParams, onFinished: (o: SyncOutcome) => voi
       await logPlan(conn, tables, runId, planned, fullRefresh, new Date().toISOString());
       const reconciling = plan.pending > 0;
       const causes = new CauseTally();
-      const client = await connectDestination(dest, contextFor(planned));
+      const client = await connectDestination(dest, contextFor(planned), redactor);
       let result;
       try {
         result = await runBatches(conn.stream(streamPlanSql(tables)), {
