@@ -50,6 +50,28 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     expectUserError(await run(), 1, /models\/active_customers\.sql:2: unknown macro or helper "no_such_macro"/);
   });
 
+  it('a model that stacks a statement or modifies data is refused with its file and line before the warehouse sees it, even by plan', async () => {
+    await p.exec('CREATE TABLE src.victim (x INTEGER)', 'INSERT INTO src.victim VALUES (1)');
+    const attacks: Array<[string, RegExp]> = [
+      // Closes the subquery audsync wraps a model in, then stacks a statement.
+      [`select id, email, tier\nfrom {{source 'src' 'customers'}}\nwhere active ) as x; drop table src.victim; select * from (select 1 as id, 'e' as email, 't' as tier\n`, /models\/active_customers\.sql:3: a model is one query, but a second statement follows this ";"/],
+      [`with gone as (delete from src.victim returning x)\nselect id, email, tier from {{source 'src' 'customers'}} where active and (select count(*) from gone) >= 0\n`, /models\/active_customers\.sql:1: a model only reads: "DELETE" inside it would change data/],
+      [`drop table src.victim\n`, /models\/active_customers\.sql:1: a model is one query \(SELECT, or WITH \.\.\. SELECT\), not "drop"/],
+    ];
+    for (const [model, message] of attacks) {
+      p.write({ 'models/active_customers.sql': model });
+      for (const command of ['plan', 'run']) {
+        const r = await p.cli([command, '--json'], HOOK_ENV);
+        expect(finished(r, 'active_to_hook'), model).toMatchObject({ status: 'failed', error: expect.stringMatching(message) });
+      }
+      expect(await p.count('SELECT count(*) FROM src.victim'), model).toBe(1);
+    }
+    // Semicolons in a string, a quoted name and comments are text, and a trailing one is fine.
+    p.write({ 'models/active_customers.sql': `-- a; comment\nselect id, email, tier, 'a;b' as "c;d" /* ; */\nfrom {{source 'src' 'customers'}}\nwhere active;\n-- done\n` });
+    const ok = await p.cli(['plan', '--json'], HOOK_ENV);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  });
+
   it('a SQL error in a model names the model and what the warehouse said', async () => {
     p.write({ 'models/active_customers.sql': 'select id, email, tier, no_such_column from {{source "src" "customers"}}\n' });
     const r = await run();

@@ -5,6 +5,7 @@ import type HandlebarsModule from 'handlebars';
 // package's Node entry, which pulls in source-map and a file-extension hook.
 const Handlebars = createRequire(import.meta.url)('handlebars/dist/handlebars.min.js') as typeof HandlebarsModule;
 import { CompileError } from '../errors.js';
+import { checkSingleQuery, lineAt, maskLiterals } from './single-select.js';
 import type { Dialect } from '../dialects/dialect.js';
 import type { Project, ModelFile, MacroFile } from '../project/project-loader.js';
 import { isIdentifierKind } from './identifier-kinds.js';
@@ -44,6 +45,18 @@ class HelperProblem extends Error {
   ) {
     super(message);
   }
+}
+
+const ONE_QUERY_HINT = 'A model is a single SELECT (or WITH ... SELECT) that audsync wraps and runs itself; set-up statements belong in your warehouse pipeline.';
+
+/** The model file's line of a problem found in its rendered SQL: the source's own stray ";" when it has one, else the rendered line. */
+function problemLine(source: string, rendered: string, offset: number): number {
+  if (rendered[offset] === ';') {
+    const code = maskLiterals(source);
+    const semi = /;(?=[\s\S]*\S)/.exec(code);
+    if (semi) return lineAt(source, semi.index);
+  }
+  return lineAt(rendered, offset);
 }
 
 const PRIMITIVES = ['ref', 'source', 'var', 'macro', 'sql_hash', 'sql_normalize', 'sql_within_days', 'sql_is_true', 'sql_digits', 'sql_literal'];
@@ -100,8 +113,11 @@ export class TemplateCompiler {
     }
     this.stack.push(name);
     try {
-      const sql = this.render(model).trim().replace(/;\s*$/, '');
-      if (!/\S/.test(sql)) throw new CompileError(`${model.file}: the model is empty`, { hint: 'A model is one SELECT statement.' });
+      const rendered = this.render(model);
+      if (!/\S/.test(maskLiterals(rendered).replace(/;/g, ''))) throw new CompileError(`${model.file}: the model is empty`, { hint: 'A model is one SELECT statement.' });
+      const checked = checkSingleQuery(rendered);
+      if ('offset' in checked) throw new CompileError(`${model.file}:${problemLine(model.source, rendered, checked.offset)}: ${checked.message}`, { hint: ONE_QUERY_HINT });
+      const sql = checked.sql.trim();
       this.compiled.set(name, sql);
       return sql;
     } finally {
