@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { env } from '../engine/config/env-ref.js';
 import { ConfigError, LockError, WarehouseError } from '../engine/errors.js';
 import { PostgresDialect } from '../engine/dialects/postgres/postgres-dialect.js';
-import { PostgresConnection, copyTextLine, runLockKey } from '../engine/warehouse/postgres-connection.js';
+import { PostgresConnection, copyTextLine, runLockKey, sessionSettingsProblem } from '../engine/warehouse/postgres-connection.js';
 import { freshDatabase, postgresTestUrl } from './support/postgres-server.js';
 
 const url = await postgresTestUrl();
@@ -230,6 +230,36 @@ describe.skipIf(!url)('PostgresConnection against a real server', () => {
     expect((err as WarehouseError).message).toMatch(/syntax error.*SQLSTATE 42601/s);
     expect((err as WarehouseError).sql).toBe(sql);
     await expect(conn.columns('SELECT nope FROM typed')).rejects.toThrow(/column "nope" does not exist/);
+  });
+
+  it('merges ?options= with the settings audsync relies on: TimeZone stays UTC, standard_conforming_strings on, the user\'s other options kept', async () => {
+    const own = await freshDatabase(url!);
+    try {
+      const admin = await PostgresConnection.open({ type: 'postgres', connectionString: own.url });
+      // A legacy server default: off, a backslash in a literal escapes the quote after it.
+      await admin.execute(`ALTER DATABASE ${new URL(own.url).pathname.slice(1)} SET standard_conforming_strings = off`);
+      await admin.close();
+      const withOptions = `${own.url}?options=${encodeURIComponent('-c TimeZone=Asia/Tokyo -c work_mem=8MB')}`;
+      const c = await PostgresConnection.open({ type: 'postgres', connectionString: withOptions });
+      try {
+        const [row] = await c.query(`SELECT current_setting('TimeZone') AS tz, current_setting('work_mem') AS wm, current_setting('standard_conforming_strings') AS scs, CAST(TIMESTAMPTZ '2026-01-01 09:00:00+09' AS TEXT) AS ts`);
+        expect(row).toEqual({ tz: 'UTC', wm: '8MB', scs: 'on', ts: '2026-01-01 00:00:00+00' });
+        // A crafted value quoted the one way the dialect quotes: it stays one literal, and nothing else runs.
+        const crafted = String.raw`x\'; CREATE TABLE pwned (i int); --`;
+        const [echo] = await c.query(`SELECT ${c.dialect.quoteLiteral(crafted)} AS v`);
+        expect(echo?.v).toBe(crafted);
+        expect(await c.query(`SELECT to_regclass('pwned') AS t`)).toEqual([{ t: null }]);
+      } finally {
+        await c.close();
+      }
+    } finally {
+      await own.drop();
+    }
+  });
+
+  it('refuses a session whose settings did not hold, naming each', () => {
+    expect(sessionSettingsProblem({ TimeZone: 'UTC', standard_conforming_strings: 'on' })).toBeUndefined();
+    expect(sessionSettingsProblem({ TimeZone: 'Europe/Paris', standard_conforming_strings: 'off' })).toBe('TimeZone is "Europe/Paris", not UTC; standard_conforming_strings is "off", not on');
   });
 
   it('never puts a password or connection string in an error', async () => {

@@ -268,18 +268,30 @@ async function connectClient(s: ClientSettings): Promise<pg.Client> {
     // The next statement on this client fails instead, and is reported as a WarehouseError.
     client.on('error', () => undefined);
     await client.connect();
-    return client;
   } catch (e) {
     await client?.end().catch(() => undefined);
     throw connectError(e, s);
   }
+  const settings = await client.query<Record<string, string>>(
+    `SELECT ${Object.keys(REQUIRED_SETTINGS).map((k) => `current_setting('${k}') AS "${k}"`).join(', ')}`,
+  );
+  const problem = sessionSettingsProblem(settings.rows[0] ?? {});
+  if (problem) {
+    await client.end().catch(() => undefined);
+    throw new WarehouseError(`the PostgreSQL session did not take the settings audsync relies on: ${problem}`, {
+      hint: `A connection pooler in transaction mode drops startup options: connect to the server directly, or set them for the role (ALTER ROLE <user> SET TimeZone = 'UTC'; ALTER ROLE <user> SET standard_conforming_strings = on).`,
+    });
+  }
+  return client;
 }
 
 function resolveSettings(w: PostgresWarehouseConfig, environment: NodeJS.ProcessEnv): ClientSettings {
   // Any setting may be an env() reference, not only the secret ones.
   const setting = (value: unknown, key: string): string | undefined =>
     value === undefined ? undefined : isEnvRef(value) || typeof value === 'string' ? resolveSecret(value as Secret, `warehouse.${key}`, environment) : String(value);
-  const connectionString = setting(w.connectionString, 'connectionString');
+  const given = setting(w.connectionString, 'connectionString');
+  // pg lets a connection string's ?options= replace the options below whole: take the user's out, to merge them.
+  const { connectionString, options: userOptions } = withoutOptions(given);
   const password = setting(w.password, 'password');
   const host = setting(w.host, 'host');
   const user = setting(w.user, 'user');
@@ -300,20 +312,55 @@ function resolveSettings(w: PostgresWarehouseConfig, environment: NodeJS.Process
     // Set here, not in SQL, so it shows from the first moment of the session
     // (an application_name inside the connection string wins: the user's choice).
     application_name: applicationName(),
-    // Timestamps reach destinations as text: render them in UTC whatever the server's or role's zone.
-    // jit=off: audsync's statements run once each; compiling them costs more than it saves (~0.4 s a join).
-    options: '-c TimeZone=UTC -c jit=off',
+    options: sessionOptions(userOptions ?? environment.PGOPTIONS),
     types: TYPES,
     keepAlive: true,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   };
-  const secrets = [connectionString, password, ...passwordsIn(connectionString)].filter((s): s is string => !!s && s.length >= MIN_SCRUBBED_SECRET_LENGTH);
+  const secrets = [given, connectionString, password, ...passwordsIn(connectionString)].filter((s): s is string => !!s && s.length >= MIN_SCRUBBED_SECRET_LENGTH);
   return {
     config,
     secrets,
     target: describeTarget(connectionString, host, port, database),
     checkKeys: connectionString !== undefined ? 'warehouse.connectionString' : 'warehouse.host, port, user, password and database',
   };
+}
+
+/**
+ * Startup options: the user's (from ?options= or PGOPTIONS) between audsync's
+ * defaults and the settings it relies on, so the later -c wins where they meet.
+ * jit=off is a default: audsync's statements run once each, and compiling them
+ * costs more than it saves (~0.4 s a join). Relied on: TimeZone=UTC (timestamps
+ * reach destinations as text, in UTC whatever the server's or role's zone) and
+ * standard_conforming_strings=on (a backslash in a quoted literal is a plain
+ * character; off, a crafted value could end the literal early).
+ */
+function sessionOptions(user: string | undefined): string {
+  return ['-c jit=off', user?.trim(), ...Object.entries(REQUIRED_SETTINGS).map(([k, v]) => `-c ${k}=${v}`)].filter(Boolean).join(' ');
+}
+
+/** Session settings audsync's SQL depends on; checked after connecting, since a pooler may drop startup options. */
+const REQUIRED_SETTINGS = { TimeZone: 'UTC', standard_conforming_strings: 'on' } as const;
+
+/** The connection string without its `options` parameter, and that parameter's value. */
+function withoutOptions(connectionString: string | undefined): { connectionString: string | undefined; options: string | undefined } {
+  if (connectionString === undefined || !/[?&]options=/.test(connectionString)) return { connectionString, options: undefined };
+  try {
+    const url = new URL(connectionString);
+    const options = url.searchParams.get('options') ?? undefined;
+    url.searchParams.delete('options');
+    return { connectionString: url.toString(), options };
+  } catch {
+    // Not a URL: pg reports what is wrong with it when connecting.
+    return { connectionString, options: undefined };
+  }
+}
+
+/** What is wrong with the session's settings, or undefined when they hold. */
+export function sessionSettingsProblem(actual: Readonly<Record<string, string>>): string | undefined {
+  const wrong = Object.entries(REQUIRED_SETTINGS).filter(([k, v]) => actual[k]?.toLowerCase() !== v.toLowerCase());
+  if (wrong.length === 0) return undefined;
+  return wrong.map(([k, v]) => `${k} is ${JSON.stringify(actual[k] ?? null)}, not ${v}`).join('; ');
 }
 
 /** `true` and 'require' verify the server's certificate; 'no-verify' encrypts without verifying. */
