@@ -1,5 +1,5 @@
 import type { JsonValue, Op, Operation } from '../destination/destination-api.js';
-import { parseJsonLossless } from '../destination/lossless-json.js';
+import { parseJsonLossless, quoteNonFiniteNumbers } from '../destination/lossless-json.js';
 import type { Row } from '../warehouse/connection.js';
 
 /** A planned delta row; its fields are parsed only if a destination asks for them. */
@@ -31,9 +31,9 @@ export class PlanOperation implements Operation {
       Number(row.row_no),
       row.op as Op,
       String(row.record_key),
-      (row.fields_json as string | null) ?? '{}',
+      quoteNonFiniteNumbers((row.fields_json as string | null) ?? '{}'),
       (row.destination_record_id as string | null) ?? null,
-      (row.previous_fields_json as string | null) ?? null,
+      row.previous_fields_json === null || row.previous_fields_json === undefined ? null : quoteNonFiniteNumbers(String(row.previous_fields_json)),
       row.in_snapshot === true || row.in_snapshot === 't' || row.in_snapshot === 'true',
     );
   }
