@@ -72,6 +72,28 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
   });
 
+  it('a column returned twice but for case is ambiguous, naming both; fields named like Object.prototype members are plain names', async () => {
+    p.write({ 'models/active_customers.sql': `select id, email, upper(email) as "EMAIL", tier from {{source 'src' 'customers'}} where active\n` });
+    const r = await run();
+    expect(finished(r, 'active_to_hook')).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/syncs\.active_to_hook\.fields\.email: column "email" is ambiguous: model active_customers \(models\/active_customers\.sql\) returns "email" and "EMAIL", which differ only by case/),
+    });
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url, { fields: `{ 'bad\\u0000name': 'email' }` }) });
+    expectUserError(await run(), 2, /syncs\.active_to_hook\.fields\."bad\\u0000name": a field name cannot hold control characters/);
+    p.write({
+      'models/active_customers.sql': ACTIVE_MODEL,
+      'audsync.config.ts': fixtureConfig(hook.url, { fields: `{ constructor: 'email', toString: 'tier', valueOf: 'id', ['__proto__']: 'email', hasOwnProperty: 'tier' }` }),
+    });
+    const ok = await run();
+    expect(finished(ok, 'active_to_hook'), ok.stdout + ok.stderr).toMatchObject({ status: 'success', counts: { succeeded_add: 10 } });
+    const sent = hook.audience.get('3')!;
+    expect(Object.keys(sent).sort()).toEqual(['__proto__', 'constructor', 'hasOwnProperty', 'toString', 'valueOf']);
+    expect(Object.getOwnPropertyDescriptor(sent, '__proto__')?.value).toBe('user3@example.com');
+    expect(sent).toMatchObject({ constructor: 'user3@example.com', toString: 'gold', valueOf: 3, hasOwnProperty: 'gold' });
+    hook.batches.length = 0; // this test sends on purpose
+  });
+
   it('a SQL error in a model names the model and what the warehouse said', async () => {
     p.write({ 'models/active_customers.sql': 'select id, email, tier, no_such_column from {{source "src" "customers"}}\n' });
     const r = await run();

@@ -27,6 +27,19 @@ class Problems {
   }
 }
 
+/**
+ * A map keyed by names from the config: no prototype, so a sync, destination or
+ * field named `constructor` or `__proto__` is a name like any other.
+ */
+function ownMap<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** `obj[key]` when obj has it as its own property (never Object.prototype's `constructor`, `toString`, ...). */
+function own<T>(obj: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return obj !== undefined && Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !isEnvRef(v);
 }
@@ -58,7 +71,7 @@ export function validateConfig(raw: unknown, file: string, registry: Registry, k
   if (typeof stateSchema !== 'string' || !NAME_RE.test(stateSchema)) {
     p.add('stateSchema', 'must be a plain identifier (letters, digits, underscore)');
   }
-  const vars: Record<string, string | number | boolean> = {};
+  const vars = ownMap<string | number | boolean>();
   if (raw.vars !== undefined) {
     if (!isRecord(raw.vars)) p.add('vars', 'must be an object of name: value');
     else
@@ -67,7 +80,7 @@ export function validateConfig(raw: unknown, file: string, registry: Registry, k
         else p.add(`vars.${k}`, 'must be a string, number or boolean');
       }
   }
-  const destinations: Record<string, NormalizedDestination> = {};
+  const destinations = ownMap<NormalizedDestination>();
   if (!isRecord(raw.destinations)) p.add('destinations', 'must be an object of named destinations');
   else
     for (const [name, d] of Object.entries(raw.destinations)) {
@@ -75,7 +88,7 @@ export function validateConfig(raw: unknown, file: string, registry: Registry, k
       if (nd) destinations[name] = nd;
     }
   const alerts = validateAlerts(raw.alerts, (at, m) => p.add(at, m));
-  const syncs: Record<string, NormalizedSync> = {};
+  const syncs = ownMap<NormalizedSync>();
   if (!isRecord(raw.syncs)) p.add('syncs', 'must be an object of named syncs');
   else
     for (const [name, s] of Object.entries(raw.syncs)) {
@@ -115,7 +128,7 @@ function validateWarehouse(w: unknown, p: Problems): WarehouseConfig | undefined
   if (w.type === 'duckdb') {
     for (const k of Object.keys(w)) if (!['type', 'path', 'settings'].includes(k)) p.add(`warehouse.${k}`, 'unknown option for duckdb (path, settings)');
     if (w.path !== undefined && typeof w.path !== 'string') p.add('warehouse.path', 'must be a file path string');
-    const settings: Record<string, string | number | boolean> = {};
+    const settings = ownMap<string | number | boolean>();
     if (w.settings !== undefined) {
       if (!isRecord(w.settings)) p.add('warehouse.settings', "must be an object of DuckDB settings, e.g. { memory_limit: '4GB', threads: 4 }");
       else
@@ -176,7 +189,7 @@ function caseCollisions(names: readonly string[], at: (name: string) => string, 
 function checkOptions(specs: Record<string, OptionSpec>, given: Record<string, unknown>, at: string, p: Problems, skip: Set<string>): void {
   for (const [k, v] of Object.entries(given)) {
     if (skip.has(k)) continue;
-    const spec = specs[k];
+    const spec = own(specs, k);
     if (!spec) {
       p.add(`${at}.${k}`, `unknown option (${closest(k, Object.keys(specs))})`);
       continue;
@@ -256,7 +269,7 @@ function validateDestination(name: string, d: unknown, registry: Registry, known
 
 /** The options of a destination beside the common ones. */
 function destinationOptions(d: Record<string, unknown>): Record<string, unknown> {
-  const options: Record<string, unknown> = {};
+  const options = ownMap<unknown>();
   for (const [k, v] of Object.entries(d)) if (!COMMON_OPTIONS.has(k)) options[k] = v;
   return options;
 }
@@ -294,7 +307,7 @@ function validateSync(
     p.add(`${at}.model`, 'must name a model file in models/ (letters, digits, underscores; without .sql)');
   }
   const destName = s.destination;
-  const dest = typeof destName === 'string' ? destinations[destName] : undefined;
+  const dest = typeof destName === 'string' ? own(destinations, destName) : undefined;
   if (typeof destName !== 'string') p.add(`${at}.destination`, 'is required');
   else if (!dest && !(isRecord(rawDestinations) && destName in rawDestinations)) {
     p.add(`${at}.destination`, `no destination named ${JSON.stringify(destName)} (${closest(destName, Object.keys(isRecord(rawDestinations) ? rawDestinations : {}))})`);
@@ -305,7 +318,7 @@ function validateSync(
   else if (dest?.definition.modes && !dest.definition.modes.includes(mode)) {
     p.add(`${at}.mode`, `destination type ${dest.definition.type} supports ${dest.definition.modes.join(' | ')}, not ${mode}`);
   }
-  const hash: Record<string, IdentifierKind> = {};
+  const hash = ownMap<IdentifierKind>();
   if (s.hash !== undefined) {
     if (!isRecord(s.hash)) p.add(`${at}.hash`, "must map field names to identifier kinds, e.g. { email: 'email' }");
     else
@@ -323,7 +336,9 @@ function validateSync(
         continue;
       }
       if (f.length === 0 || f.length > 128) p.add(`${at}.fields`, 'field names must be 1 to 128 characters');
-      const declared = dest?.definition.identifiers?.[f];
+      // eslint-disable-next-line no-control-regex
+      if (/[\u0000-\u001f\u007f]/.test(f)) p.add(`${at}.fields.${JSON.stringify(f)}`, 'a field name cannot hold control characters (NUL, line breaks, tabs)');
+      const declared = own(dest?.definition.identifiers, f);
       const identifier = hash[f] ? { kind: hash[f]!, hash: true } : declared ? { kind: declared.kind, hash: declared.hash ?? true } : undefined;
       fields.push({ name: f, column: col, identifier });
     }
@@ -331,8 +346,9 @@ function validateSync(
   if (s.target !== undefined && !isRecord(s.target)) p.add(`${at}.target`, 'must be an object');
   const target = (isRecord(s.target) ? s.target : {}) as Record<string, unknown>;
   if (dest) checkOptions(dest.definition.target ?? {}, target, `${at}.target`, p, new Set());
-  if (dest?.definition.validate && isRecord(rawDestinations) && isRecord(rawDestinations[dest.name])) {
-    const raw = rawDestinations[dest.name] as Record<string, unknown>;
+  const rawDest = isRecord(rawDestinations) ? own(rawDestinations, dest?.name ?? '') : undefined;
+  if (dest?.definition.validate && isRecord(rawDest)) {
+    const raw = rawDest;
     const common: Record<string, unknown> = {};
     for (const k of COMMON_OPTIONS) if (k !== 'type' && raw[k] !== undefined) common[k] = raw[k];
     const problems = dest.definition.validate({

@@ -69,7 +69,14 @@ export async function prepareSync(conn: WarehouseConnection, compiler: TemplateC
     throw e;
   }
   const columnOf = (name: string, at: string): string => {
-    const exact = columns.find((c) => c === name) ?? columns.find((c) => c.toLowerCase() === name.toLowerCase());
+    // DuckDB and Snowflake resolve names regardless of case: two such columns would be picked between silently.
+    const alike = columns.filter((c) => c.toLowerCase() === name.toLowerCase());
+    if (alike.length > 1) {
+      throw new ConfigError(`syncs.${sync.name}.${at}: column "${name}" is ambiguous: model ${sync.model} (${modelFile}) returns ${new Set(alike).size === 1 ? `it ${alike.length} times` : `${alike.map((c) => `"${c}"`).join(' and ')}, which differ only by case`}`, {
+        hint: 'Give one of them another name in the model (… AS email_raw).',
+      });
+    }
+    const exact = alike[0];
     if (exact === undefined) {
       throw new ConfigError(`syncs.${sync.name}.${at}: column "${name}" is not in model ${sync.model} (${modelFile})`, {
         hint: `The model returns: ${columns.join(', ')}.`,

@@ -17,15 +17,15 @@ export function resolveDestinationOptions(dest: NormalizedDestination, redactor:
     }
     if (typeof v === 'string' && secret) redactor.add(v);
     if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const out: Record<string, unknown> = {};
+      const out = Object.create(null) as Record<string, unknown>;
       for (const [k, inner] of Object.entries(v)) out[k] = resolve(inner, `${at}.${k}`, secret);
       return out;
     }
     return v;
   };
-  const out: Record<string, unknown> = {};
+  const out = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(dest.options)) {
-    const spec = dest.definition.options[k];
+    const spec = Object.hasOwn(dest.definition.options, k) ? dest.definition.options[k] : undefined;
     out[k] = resolve(v, `destinations.${dest.name}.${k}`, spec?.type === 'secret' || spec?.type === 'object');
   }
   return out;

@@ -81,11 +81,18 @@ export class DuckDBConnection implements WarehouseConnection {
   }
 
   async columns(sql: string): Promise<string[]> {
+    // Prepared, not run: the names as the query gives them (SELECT * over a subquery
+    // would rename a second "EMAIL" beside "email" to "EMAIL_1", hiding the clash).
+    let prepared: Awaited<ReturnType<NativeConnection['prepare']>>;
     try {
-      const result = await this.conn.run(`SELECT * FROM (${sql}) AS audsync_probe LIMIT 0`);
-      return result.columnNames();
+      prepared = await this.conn.prepare(sql);
     } catch (e) {
       throw wrap(e, sql);
+    }
+    try {
+      return Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
+    } finally {
+      prepared.destroySync();
     }
   }
 
