@@ -30,7 +30,7 @@ const SYNC: NormalizedSync = {
   paused: undefined,
   alerts: undefined,
   prehashed: 'passthrough',
-  guardrails: { maxRemovePercent: 50, maxAddPercent: undefined, minMembers: undefined, maxFailedPercent: 50, maxRejectedPercent: 50, quarantineAfterRuns: 3 },
+  guardrails: { maxRemovePercent: 50, maxRemove: undefined, maxAddPercent: undefined, minMembers: undefined, maxFailedPercent: 50, maxRejectedPercent: 50, quarantineAfterRuns: 3 },
 };
 
 /** Snowflake reports the model's unquoted columns upper-case; the planner maps config names to them case-insensitively. */

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableWarehouses } from './support/warehouses.js';
 import { PostgresConnection } from '../engine/warehouse/postgres-connection.js';
 import { FakeWebhookServer } from './fakes/webhook-server.js';
-import { createFixture, expectedAudience, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
+import { createFixture, expectedAudience, fixtureConfig, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
 import { collect, finished, type CliProject } from './support/cli-project.js';
 import { interruptedFullRefreshSql } from '../engine/state/state-sql.js';
 import { getDialect } from '../engine/dialects/dialect-registry.js';
@@ -384,6 +384,21 @@ describe.each(warehouses)('sync scenarios on $name', (wh) => {
     hook.reset();
     expect(finished(await run(), 'active_to_hook').counts.planned_remove).toBe(0);
     expect(hook.batches).toHaveLength(0);
+  });
+
+  it('remove mode honours maxRemovePercent (of all it will have removed) and maxRemove; --force goes through', async () => {
+    p = await createFixture(wh, hook, 400, { mode: 'remove', batchSize: 100, guardrails: '{ maxRemovePercent: 1 }' });
+    const capped = await run();
+    expect(capped.code).toBe(1);
+    expect(finished(capped, 'active_to_hook')).toMatchObject({ status: 'aborted', error: expect.stringMatching(/would remove 400 members, 100\.0% of the 400 this sync will have removed, above maxRemovePercent 1%/) });
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url, { mode: 'remove', batchSize: 100, guardrails: '{ maxRemove: 50 }' }) });
+    expect(finished(await run(), 'active_to_hook')).toMatchObject({ status: 'aborted', error: expect.stringMatching(/would remove 400 members, above maxRemove 50/) });
+    expect(hook.batches).toHaveLength(0);
+    expect(finished(await run('--force'), 'active_to_hook').counts).toMatchObject({ succeeded_remove: 400 });
+    // Later runs that remove a few more stay under 1% of everything removed.
+    await p.exec(`INSERT INTO src.customers VALUES (401, 'new401@example.com', 'gold', TRUE), (402, 'new402@example.com', 'gold', TRUE)`);
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url, { mode: 'remove', batchSize: 100, guardrails: '{ maxRemovePercent: 1 }' }) });
+    expect(finished(await run(), 'active_to_hook')).toMatchObject({ status: 'success', counts: { planned_remove: 2, succeeded_remove: 2 } });
   });
 });
 

@@ -72,8 +72,13 @@ export interface CommonDestinationOptions {
 }
 
 export interface GuardrailConfig {
-  /** Abort when a run would remove more than this percent of the snapshot. Default 50; 100 disables. */
+  /**
+   * Abort when a run would remove more than this percent of the snapshot. Default 50; 100 disables.
+   * In remove mode: of what the sync has removed so far plus this run's removes (a first run is 100%); no default there.
+   */
   maxRemovePercent?: number;
+  /** Abort when a run would remove more than this many members, in any mode. */
+  maxRemove?: number;
   /** Abort when a run would add more than this percent of the snapshot (ignored on a first load). */
   maxAddPercent?: number;
   /** Abort when the audience has fewer members than this. */

@@ -396,7 +396,9 @@ function validateSync(
     alerts: syncAlerts(s.alerts, `${at}.alerts`, alerts, (path, m) => p.add(path, m)),
     prehashed,
     guardrails: {
-      maxRemovePercent: percent(gr.maxRemovePercent, `${at}.guardrails.maxRemovePercent`, p) ?? DEFAULTS.maxRemovePercent,
+      // In remove mode an emptied model removes nothing: the default that catches one in the other modes does not apply.
+      maxRemovePercent: percent(gr.maxRemovePercent, `${at}.guardrails.maxRemovePercent`, p) ?? (mode === 'remove' ? 100 : DEFAULTS.maxRemovePercent),
+      maxRemove: gr.maxRemove === undefined ? undefined : nonNegativeInt(gr.maxRemove, `${at}.guardrails.maxRemove`, p),
       maxAddPercent: percent(gr.maxAddPercent, `${at}.guardrails.maxAddPercent`, p),
       minMembers,
       maxFailedPercent: percent(gr.maxFailedPercent, `${at}.guardrails.maxFailedPercent`, p) ?? DEFAULTS.maxFailedPercent,
@@ -406,7 +408,7 @@ function validateSync(
   };
 }
 
-const GUARDRAIL_KEYS = ['maxRemovePercent', 'maxAddPercent', 'minMembers', 'maxFailedPercent', 'maxRejectedPercent', 'quarantineAfterRuns'];
+const GUARDRAIL_KEYS = ['maxRemovePercent', 'maxRemove', 'maxAddPercent', 'minMembers', 'maxFailedPercent', 'maxRejectedPercent', 'quarantineAfterRuns'];
 
 /** 0 is meaningful here (quarantine off); anything else must be a whole number. */
 function nonNegativeInt(v: unknown, at: string, p: Problems): number {

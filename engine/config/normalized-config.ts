@@ -81,6 +81,8 @@ export interface NormalizedSync {
   readonly prehashed: PrehashedRule;
   readonly guardrails: {
     readonly maxRemovePercent: number;
+    /** At most this many removes in one run, in every mode. */
+    readonly maxRemove: number | undefined;
     readonly maxAddPercent: number | undefined;
     readonly minMembers: number | undefined;
     /** A run that failed (transiently) on more than this percent of its planned rows is `failed`, not `warning`. */

@@ -163,7 +163,16 @@ export async function planSync(conn: WarehouseConnection, prepared: PreparedSync
 function guardrailViolation(sync: NormalizedSync, p: { members: number; snapshot: number; add: number; remove: number }): string | null {
   const g = sync.guardrails;
   const pct = (n: number): number => (p.snapshot === 0 ? 0 : (n / p.snapshot) * 100);
-  if (sync.mode !== 'remove' && p.remove > 0 && pct(p.remove) > g.maxRemovePercent) {
+  if (g.maxRemove !== undefined && p.remove > g.maxRemove) {
+    return `would remove ${p.remove} members, above maxRemove ${g.maxRemove}`;
+  }
+  if (sync.mode === 'remove') {
+    // The destination's size is not known to a remove-mode sync: the share is of all it has removed, this run's included.
+    const share = p.remove === 0 ? 0 : (p.remove / (p.snapshot + p.remove)) * 100;
+    if (share > g.maxRemovePercent) {
+      return `would remove ${p.remove} members, ${share.toFixed(1)}% of the ${p.snapshot + p.remove} this sync will have removed, above maxRemovePercent ${g.maxRemovePercent}%`;
+    }
+  } else if (p.remove > 0 && pct(p.remove) > g.maxRemovePercent) {
     return `would remove ${p.remove} of ${p.snapshot} synced members (${pct(p.remove).toFixed(1)}%), above maxRemovePercent ${g.maxRemovePercent}%`;
   }
   if (g.maxAddPercent !== undefined && p.snapshot > 0 && pct(p.add) > g.maxAddPercent) {
