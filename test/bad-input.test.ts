@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableWarehouses, itOnFirstWarehouse } from './support/warehouses.js';
 import { FakeWebhookServer } from './fakes/webhook-server.js';
@@ -205,6 +207,19 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     p.write({ 'audsync.config.ts': withSettings("{ memory_limt: '4GB' }") });
     expectUserError(await run(), 2, /warehouse\.settings\.memory_limt: DuckDB refused it: .*memory_limt/);
     expect(await p.count('SELECT count(*) FROM src.customers')).toBe(10);
+  });
+
+  it.runIf(wh.name === 'duckdb')('a DuckDB path that does not exist is an error naming it, for every command, and nothing is created; createIfMissing creates it', async () => {
+    const at = (extra: string) => fixtureConfig(hook.url).replace('warehouse: __WAREHOUSE__', `warehouse: { type: 'duckdb', path: 'data/warehous.duckdb'${extra} }`);
+    p.write({ 'audsync.config.ts': at('') });
+    for (const args of [['plan', '--json'], ['run', '--json'], ['status']]) {
+      expectUserError(await p.cli(args, HOOK_ENV), 2, /warehouse\.path: the DuckDB file data\/warehous\.duckdb does not exist/);
+    }
+    expect(fs.existsSync(path.join(p.dir, 'data'))).toBe(false);
+    p.write({ 'audsync.config.ts': at(', createIfMissing: true'), 'models/active_customers.sql': `select 1 as id, 'a@example.com' as email, 'gold' as tier\n` });
+    const created = await p.cli(['plan', '--json'], HOOK_ENV);
+    expect(created.code, created.stderr).toBe(0);
+    expect(fs.existsSync(path.join(p.dir, 'data', 'warehous.duckdb'))).toBe(true);
   });
 
   it.runIf(wh.name === 'duckdb')('a DuckDB file named like the in-memory working database is refused with a rename hint', async () => {

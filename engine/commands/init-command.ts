@@ -6,9 +6,9 @@ const FILES: Record<string, string> = {
   'audsync.config.ts': `import { defineConfig, env } from 'audsync';
 
 export default defineConfig({
-  // Embedded DuckDB: a file next to this config. For PostgreSQL:
+  // Embedded DuckDB: a file next to this config, created by the first run. For PostgreSQL:
   // warehouse: { type: 'postgres', connectionString: env('AUDSYNC_PG_URL') },
-  warehouse: { type: 'duckdb', path: 'warehouse.duckdb' },
+  warehouse: { type: 'duckdb', path: 'warehouse.duckdb', createIfMissing: true },
   destinations: {
     export_file: { type: 'file', path: 'out/active_customers.jsonl' },
     // crm_hook: { type: 'webhook', url: 'https://example.com/hooks/audsync', secret: env('CRM_HOOK_SECRET') },

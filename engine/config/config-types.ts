@@ -17,6 +17,11 @@ export interface DuckDBWarehouseConfig {
    * e.g. { memory_limit: '4GB', threads: 4, temp_directory: '/fast/disk/tmp' }.
    */
   settings?: Record<string, string | number | boolean>;
+  /**
+   * Create the database file (and its directory) when it does not exist. Off by
+   * default: a mistyped path must not quietly become a new, empty warehouse.
+   */
+  createIfMissing?: boolean;
 }
 
 export interface PostgresWarehouseConfig {

@@ -126,8 +126,9 @@ function validateWarehouse(w: unknown, p: Problems): WarehouseConfig | undefined
     return undefined;
   }
   if (w.type === 'duckdb') {
-    for (const k of Object.keys(w)) if (!['type', 'path', 'settings'].includes(k)) p.add(`warehouse.${k}`, 'unknown option for duckdb (path, settings)');
+    for (const k of Object.keys(w)) if (!['type', 'path', 'settings', 'createIfMissing'].includes(k)) p.add(`warehouse.${k}`, 'unknown option for duckdb (path, settings, createIfMissing)');
     if (w.path !== undefined && typeof w.path !== 'string') p.add('warehouse.path', 'must be a file path string');
+    if (w.createIfMissing !== undefined && typeof w.createIfMissing !== 'boolean') p.add('warehouse.createIfMissing', 'must be true or false');
     const settings = ownMap<string | number | boolean>();
     if (w.settings !== undefined) {
       if (!isRecord(w.settings)) p.add('warehouse.settings', "must be an object of DuckDB settings, e.g. { memory_limit: '4GB', threads: 4 }");
@@ -140,7 +141,12 @@ function validateWarehouse(w: unknown, p: Problems): WarehouseConfig | undefined
           else p.add(`warehouse.settings.${k}`, 'must be a string, number or boolean');
         }
     }
-    return { type: 'duckdb', path: (w.path as string | undefined) ?? DEFAULTS.duckdbPath, ...(Object.keys(settings).length > 0 ? { settings } : {}) };
+    return {
+      type: 'duckdb',
+      path: (w.path as string | undefined) ?? DEFAULTS.duckdbPath,
+      ...(Object.keys(settings).length > 0 ? { settings } : {}),
+      ...(w.createIfMissing === true ? { createIfMissing: true } : {}),
+    };
   }
   if (w.type === 'postgres') {
     if (w.connectionString === undefined && w.host === undefined) {

@@ -1,6 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { NormalizedConfig } from '../config/normalized-config.js';
-import { WarehouseError } from '../errors.js';
+import { ConfigError, WarehouseError } from '../errors.js';
 import type { WarehouseConnection } from './connection.js';
 import { withTimings } from './timed-connection.js';
 
@@ -19,7 +20,14 @@ async function openUntimed(config: NormalizedConfig): Promise<WarehouseConnectio
       // Imported here so commands that never open DuckDB do not pay for loading its native library.
       const { DuckDBConnection } = await import('./duckdb-connection.js');
       const file = w.path ?? 'warehouse.duckdb';
-      return DuckDBConnection.open(file === ':memory:' ? file : path.resolve(config.projectDir, file), w.settings);
+      if (file === ':memory:') return DuckDBConnection.open(file, w.settings);
+      const resolved = path.resolve(config.projectDir, file);
+      if (!w.createIfMissing && !fs.existsSync(resolved)) {
+        throw new ConfigError(`warehouse.path: the DuckDB file ${file} does not exist (${resolved})`, {
+          hint: 'Check the path for a typo. To start a new embedded warehouse there, set createIfMissing: true in the warehouse config.',
+        });
+      }
+      return DuckDBConnection.open(resolved, w.settings);
     }
     case 'postgres': {
       // Imported here so DuckDB projects never load pg.

@@ -21,7 +21,10 @@ export interface TestWarehouse {
 export const duckdbWarehouse: TestWarehouse = {
   name: 'duckdb',
   configLiteral: () => `{ type: 'duckdb', path: 'warehouse.duckdb' }`,
-  async setUp() {},
+  // The project's warehouse exists before audsync first opens it, as a user's would.
+  async setUp(dir) {
+    await withDuck(dir, async () => undefined);
+  },
   async exec(dir, sql) {
     await withDuck(dir, async (c) => {
       for (const s of sql) await c.run(s);
