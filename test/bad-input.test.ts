@@ -223,7 +223,7 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
   });
 
   it.runIf(wh.name === 'duckdb')('a DuckDB file named like the in-memory working database is refused with a rename hint', async () => {
-    p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace('warehouse: __WAREHOUSE__', "warehouse: { type: 'duckdb', path: 'audsync_work.duckdb' }") });
+    p.write({ 'audsync.config.ts': fixtureConfig(hook.url).replace('warehouse: __WAREHOUSE__', "warehouse: { type: 'duckdb', path: 'audsync_work.duckdb', createIfMissing: true }") });
     expectUserError(await run(), 2, /warehouse\.path: the DuckDB file audsync_work\.duckdb is named like audsync's in-memory working database "audsync_work"/);
   });
 

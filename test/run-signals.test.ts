@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { availableWarehouses } from './support/warehouses.js';
+import { availableWarehouses, itOnFirstWarehouse } from './support/warehouses.js';
 import { FakeWebhookServer } from './fakes/webhook-server.js';
 import { closedLoopbackPort } from './fakes/fake-http.js';
 import { ACTIVE_MODEL, createFixture, fixtureConfig, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
@@ -38,6 +38,8 @@ const THREE_SYNCS = (url: string): string =>
   }).replace(/(hook: \{[^\n]*\n)/, `$1    hook_unset: { type: 'webhook', url: '${url}', secret: env('UNSET_HOOK_SECRET'), retryBaseDelayMs: 5 },\n`);
 
 describe.each(warehouses)('run signals on $name', (wh) => {
+  // Exit codes and events the runner decides without the warehouse's say: once, on DuckDB.
+  const runnerOnly = itOnFirstWarehouse(wh, warehouses);
   let hook: FakeWebhookServer;
   let p: CliProject;
   const run = (...args: string[]) => p.cli(['run', '--json', ...args], HOOK_ENV);
@@ -51,7 +53,7 @@ describe.each(warehouses)('run signals on $name', (wh) => {
     await p?.cleanUp();
   });
 
-  it('a success and a warning exit 0, and run_finished says so', async () => {
+  runnerOnly('a success and a warning exit 0, and run_finished says so', async () => {
     p = await createFixture(wh, hook, 40);
     expectHonestExit(await run(), 0);
     await p.exec(`UPDATE src.customers SET tier = 'platinum' WHERE id <= 10`);
@@ -85,7 +87,7 @@ describe.each(warehouses)('run signals on $name', (wh) => {
     expect(row).toMatchObject({ status: 'failed', error: expect.stringMatching(/12 of 12 rows failed/) });
   });
 
-  it('a webhook answering 404 to every batch fails the sync with "N of N rows rejected: HTTP 404"', async () => {
+  runnerOnly('a webhook answering 404 to every batch fails the sync with "N of N rows rejected: HTTP 404"', async () => {
     p = await createFixture(wh, hook, 60);
     hook.knobs.failNext = Array(100).fill(404);
     const r = await run();
@@ -103,7 +105,7 @@ describe.each(warehouses)('run signals on $name', (wh) => {
     expect(hook.audience.size).toBe(60);
   });
 
-  it('a guardrail abort exits 1 and says so in run_finished', async () => {
+  runnerOnly('a guardrail abort exits 1 and says so in run_finished', async () => {
     p = await createFixture(wh, hook, 20);
     expectHonestExit(await run(), 0);
     await p.exec('DELETE FROM src.customers');
@@ -175,7 +177,7 @@ describe.each(warehouses)('run signals on $name', (wh) => {
     expect(hook.batches).toHaveLength(0);
   });
 
-  it('SIGTERM during a Retry-After wait stops at once: exit 143, rows kept for the next run', async () => {
+  runnerOnly('SIGTERM during a Retry-After wait stops at once: exit 143, rows kept for the next run', async () => {
     p = await createFixture(wh, hook, 30);
     hook.knobs.failNext = [429];
     hook.knobs.retryAfter = '600';

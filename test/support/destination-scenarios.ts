@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliProject, collect, finished } from './cli-project.js';
-import { itOnFirstWarehouse, type TestWarehouse } from './warehouses.js';
+import type { TestWarehouse } from './warehouses.js';
 
 /** A value, or a promise of it: fakes backed by a database answer asynchronously. */
 type MaybeAsync<T> = T | Promise<T>;
@@ -87,16 +87,14 @@ async function rows(p: CliProject): Promise<ScenarioRow[]> {
 }
 
 /**
- * The shared scenario set of DESIGN.md §6, against one destination's fake. The
- * load-and-churn scenario runs on every warehouse (what a destination receives is
- * read from the warehouse: values must arrive the same from each); the fault
- * scenarios run on the first (DuckDB) only: retries, rejections and kills happen
- * between the runner and the destination, and how each warehouse keeps state
- * through them is the sync and write-ahead-log suites' business, on every warehouse.
+ * The shared scenario set of DESIGN.md §6, against one destination's fake, on the
+ * first available warehouse (DuckDB). A destination sees the warehouse only
+ * through the JSON text of each row, which type-fidelity pins on every warehouse;
+ * how each warehouse keeps state through retries, rejections and kills is the
+ * sync-scenarios and write-ahead-log suites' business, on every warehouse.
  */
 export function describeDestinationScenarios(name: string, makeFake: () => ScenarioFake, warehouses: TestWarehouse[]): void {
-  describe.each(warehouses)(`${name} scenarios on $name`, (wh) => {
-    const faultScenario = itOnFirstWarehouse(wh, warehouses);
+  describe.each(warehouses.slice(0, 1))(`${name} scenarios on $name`, (wh) => {
     let fake: ScenarioFake;
     let p: CliProject;
     const run = (...args: string[]) => p.cli(['run', '--json', ...args], fake.env());
@@ -136,7 +134,7 @@ export function describeDestinationScenarios(name: string, makeFake: () => Scena
       expect(await fake.requestCount()).toBe(before);
     });
 
-    faultScenario('a throttling and 5xx storm still converges', async () => {
+    it('a throttling and 5xx storm still converges', async () => {
       await p.exec(...seedSql(40));
       await fake.throttleNext(3);
       const r1 = await run();
@@ -149,7 +147,7 @@ export function describeDestinationScenarios(name: string, makeFake: () => Scena
       await expectConverged();
     });
 
-    faultScenario('rejected rows are recorded with the reason and retried by the next run', async () => {
+    it('rejected rows are recorded with the reason and retried by the next run', async () => {
       await p.exec(...seedSql(20));
       await fake.rejectKey(keyOf(7));
       const r = await run();
@@ -164,7 +162,7 @@ export function describeDestinationScenarios(name: string, makeFake: () => Scena
       await expectConverged();
     });
 
-    faultScenario('kill -9 in the middle, then an immediate rerun, converges with nothing lost', async () => {
+    it('kill -9 in the middle, then an immediate rerun, converges with nothing lost', async () => {
       await p.exec(...seedSql(60));
       await fake.setDelay(80);
       const child = p.spawn(['run', '--json'], fake.env());

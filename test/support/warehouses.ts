@@ -20,11 +20,9 @@ export interface TestWarehouse {
 
 export const duckdbWarehouse: TestWarehouse = {
   name: 'duckdb',
-  configLiteral: () => `{ type: 'duckdb', path: 'warehouse.duckdb' }`,
-  // The project's warehouse exists before audsync first opens it, as a user's would.
-  async setUp(dir) {
-    await withDuck(dir, async () => undefined);
-  },
+  // createIfMissing: a test may run the CLI before seeding anything (bad-input pins the default, which refuses).
+  configLiteral: () => `{ type: 'duckdb', path: 'warehouse.duckdb', createIfMissing: true }`,
+  async setUp() {},
   async exec(dir, sql) {
     await withDuck(dir, async (c) => {
       for (const s of sql) await c.run(s);
