@@ -2,7 +2,7 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duckdbWarehouse } from './support/warehouses.js';
-import { CliProject, finished } from './support/cli-project.js';
+import { CliProject, finished, type CliResult } from './support/cli-project.js';
 import { closeServer, listenOnLoopback } from './fakes/fake-http.js';
 import type { ScenarioFake } from './support/destination-scenarios.js';
 import { webhookScenarioFake } from './fakes/webhook-scenario-fake.js';
@@ -126,6 +126,19 @@ void env;
 
 const SYNCS = Object.keys(HTTP_DESTINATIONS).map((name) => `s_${name}`);
 
+/** Runs every sync; each fails with `error`, and nothing reaches its snapshot. */
+async function expectEverySyncFailed(at: Awaited<ReturnType<typeof everyDestinationAt>>, error: RegExp): Promise<CliResult> {
+  const r = await at.project.cli(['run', '--json'], at.env, 120_000);
+  expect(r.code, r.stdout + r.stderr).toBe(1);
+  for (const sync of SYNCS) {
+    const f = finished(r, sync);
+    expect(f.status, sync).toBe('failed');
+    expect(f.error, sync).toMatch(error);
+    expect(await at.project.count(`SELECT count(*) FROM audsync.snapshot__${sync}`), sync).toBe(0);
+  }
+  return r;
+}
+
 describe('a destination answering a body without end', () => {
   const hostile = new EndlessBodyServer();
   let at: Awaited<ReturnType<typeof everyDestinationAt>>;
@@ -140,14 +153,7 @@ describe('a destination answering a body without end', () => {
   });
 
   it('stops reading at maxResponseBytes (4 MiB by default) and fails the sync clearly, for every HTTP destination', async () => {
-    const r = await at.project.cli(['run', '--json'], at.env, 120_000);
-    expect(r.code, r.stdout + r.stderr).toBe(1);
-    for (const sync of SYNCS) {
-      const f = finished(r, sync);
-      expect(f.status, sync).toBe('failed');
-      expect(f.error, sync).toMatch(/response body larger than 4,194,304 bytes, not read further/);
-      expect(await at.project.count(`SELECT count(*) FROM audsync.snapshot__${sync}`), sync).toBe(0);
-    }
+    await expectEverySyncFailed(at, /response body larger than 4,194,304 bytes, not read further/);
     // Each answer stopped near the cap (plus what the sockets buffer), not at the timeout: at loopback speed
     // an unread endless body is gigabytes by then.
     expect(hostile.bytesPerRequest.length).toBeGreaterThan(0);
@@ -192,13 +198,7 @@ describe('a destination answering with a redirect', () => {
   });
 
   it('is never followed, by any HTTP destination: nothing reaches the other host, and each sync fails naming the Location', async () => {
-    const r = await at.project.cli(['run', '--json'], at.env, 120_000);
-    expect(r.code, r.stdout + r.stderr).toBe(1);
-    for (const sync of SYNCS) {
-      const f = finished(r, sync);
-      expect(f.status, sync).toBe('failed');
-      expect(f.error, sync).toMatch(/HTTP 30[12378] redirect to http:\/\/127\.0\.0\.1:\d+\/.*, not followed/);
-    }
+    const r = await expectEverySyncFailed(at, /HTTP 30[12378] redirect to http:\/\/127\.0\.0\.1:\d+\/.*, not followed/);
     expect(served).toBeGreaterThanOrEqual(SYNCS.length);
     expect(reachedElsewhere).toEqual([]);
     for (const secret of Object.values(at.env)) expect(r.stdout + r.stderr).not.toContain(secret);

@@ -1,6 +1,9 @@
 import type { JsonValue } from './destination-api.js';
 
 const SAFE_DIGITS = 15;
+/** Sticky: matched at one position, never searched for. */
+const NUMBER = /-?\d+(\.\d+)?([eE][+-]?\d+)?/y;
+const NON_FINITE = /NaN|-?Infinity/y;
 
 /**
  * JSON.parse, except that integers too large for a double arrive as strings
@@ -8,39 +11,16 @@ const SAFE_DIGITS = 15;
  */
 export function parseJsonLossless(text: string): JsonValue {
   if (!/\d{16}/.test(text)) return JSON.parse(text) as JsonValue;
-  let out = '';
-  let i = 0;
-  let inString = false;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (inString) {
-      out += c;
-      if (c === '\\') {
-        out += text[i + 1] ?? '';
-        i += 2;
-        continue;
-      }
-      if (c === '"') inString = false;
-      i++;
-      continue;
-    }
-    if (c === '"') {
-      inString = true;
-      out += c;
-      i++;
-      continue;
-    }
-    if (c === '-' || (c >= '0' && c <= '9')) {
-      const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400))!;
-      const tok = m[0];
-      const isBigInt = !m[1] && !m[2] && tok.replace('-', '').length > SAFE_DIGITS && !Number.isSafeInteger(Number(tok));
-      out += isBigInt ? `"${tok}"` : tok;
-      i += tok.length;
-      continue;
-    }
-    out += c;
-    i++;
-  }
+  const out = rewriteOutsideStrings(text, (at) => {
+    const c = text[at]!;
+    if (c !== '-' && !(c >= '0' && c <= '9')) return undefined;
+    NUMBER.lastIndex = at;
+    const m = NUMBER.exec(text);
+    if (!m) return undefined;
+    const tok = m[0];
+    const isBigInt = !m[1] && !m[2] && tok.replace('-', '').length > SAFE_DIGITS && !Number.isSafeInteger(Number(tok));
+    return { text: isBigInt ? `"${tok}"` : tok, length: tok.length };
+  });
   return JSON.parse(out) as JsonValue;
 }
 
@@ -52,6 +32,20 @@ export function parseJsonLossless(text: string): JsonValue {
  */
 export function quoteNonFiniteNumbers(text: string): string {
   if (!/NaN|Infinity/.test(text)) return text;
+  return rewriteOutsideStrings(text, (at) => {
+    const c = text[at];
+    if (c !== 'N' && c !== 'I' && c !== '-') return undefined;
+    NON_FINITE.lastIndex = at;
+    const token = NON_FINITE.exec(text)?.[0];
+    return token ? { text: `"${token}"`, length: token.length } : undefined;
+  });
+}
+
+/**
+ * Copies JSON text, offering each position outside string literals to
+ * `rewrite`; where it answers, its text replaces `length` characters there.
+ */
+function rewriteOutsideStrings(text: string, rewrite: (at: number) => { text: string; length: number } | undefined): string {
   let out = '';
   let i = 0;
   let inString = false;
@@ -74,10 +68,10 @@ export function quoteNonFiniteNumbers(text: string): string {
       i++;
       continue;
     }
-    const token = /^(?:NaN|-?Infinity)/.exec(text.slice(i, i + 9))?.[0];
-    if (token) {
-      out += `"${token}"`;
-      i += token.length;
+    const replaced = rewrite(i);
+    if (replaced) {
+      out += replaced.text;
+      i += replaced.length;
       continue;
     }
     out += c;
