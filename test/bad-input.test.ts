@@ -21,7 +21,7 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
   let hook: FakeWebhookServer;
   let p: CliProject;
   const run = (env = HOOK_ENV) => p.cli(['run', '--json'], env);
-  // Mistakes refused while the config loads, before any warehouse is opened: once is enough.
+  // Mistakes refused before the warehouse has a say (the config, the templates, the secrets): once is enough.
   const beforeWarehouse = itOnFirstWarehouse(wh, warehouses);
 
   beforeEach(async () => {
@@ -34,20 +34,20 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     await p.cleanUp();
   });
 
-  it('a Handlebars syntax error names the file and line', async () => {
+  beforeWarehouse('a Handlebars syntax error names the file and line', async () => {
     p.write({ 'models/active_customers.sql': 'select id, email, tier\nfrom {{source "src" "customers"}\nwhere active\n' });
     const r = await run();
     expectUserError(r, 1, /models\/active_customers\.sql:2: template syntax error/);
   });
 
-  it('an unknown ref names the file, line and the known models', async () => {
+  beforeWarehouse('an unknown ref names the file, line and the known models', async () => {
     p.write({ 'models/active_customers.sql': 'select * from\n\n{{ref "missing_model"}} as m\n' });
     const r = await run();
     expectUserError(r, 1, /models\/active_customers\.sql:3: unknown ref "missing_model"/);
     expect(r.stderr).toMatch(/Known models: active_customers/);
   });
 
-  it('an unknown macro names the file and line', async () => {
+  beforeWarehouse('an unknown macro names the file and line', async () => {
     p.write({ 'models/active_customers.sql': 'select id, email, tier from {{source "src" "customers"}}\nwhere {{no_such_macro "x"}}\n' });
     expectUserError(await run(), 1, /models\/active_customers\.sql:2: unknown macro or helper "no_such_macro"/);
   });
@@ -158,7 +158,7 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     expectUserError(await run(), 1, /syncs\.active_to_hook\.fields\.phone: column "phone_number" is not in model/);
   });
 
-  it('a missing env var for a secret names the variable and who needs it', async () => {
+  beforeWarehouse('a missing env var for a secret names the variable and who needs it', async () => {
     const r = await run({ HOOK_SECRET: '' });
     expectUserError(r, 1, /destinations\.hook\.secret: environment variable HOOK_SECRET is empty/);
     const runs = await p.query('SELECT status, error, members FROM audsync.sync_runs');
@@ -260,7 +260,7 @@ describe.each(warehouses)('bad input is refused clearly, with nothing sent, on $
     expectUserError(await p.cli(['plan', '--config', 'nowhere.config.ts']), 2, /config file not found: nowhere\.config\.ts/);
   });
 
-  it('a secret never reaches output, errors or warehouse tables', async () => {
+  beforeWarehouse('a secret never reaches output, errors or warehouse tables', async () => {
     hook.knobs.rejectKeys.set('2', `token ${HOOK_SECRET} was refused`);
     const r = await run();
     expect(r.stdout + r.stderr).not.toContain(HOOK_SECRET);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import pg from 'pg';
-import { it } from 'vitest';
+import { afterAll, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { freshDatabase, postgresTestUrl } from './postgres-server.js';
 
@@ -66,11 +66,35 @@ export function postgresWarehouse(serverUrl: string): TestWarehouse {
       await c.end();
     }
   };
+  // A database costs about 0.1 s to create and as much to drop: the next one is created while a
+  // test runs, and drops finish in the background, awaited (errors included) when the file ends.
+  type Db = Awaited<ReturnType<typeof freshDatabase>>;
+  let spare: Promise<Db> | undefined;
+  const drops = new Set<Promise<void>>();
+  const dropErrors: unknown[] = [];
+  const drop = (db: Db): void => {
+    const p = db
+      .drop()
+      .catch((e: unknown) => void dropErrors.push(e))
+      .finally(() => drops.delete(p));
+    drops.add(p);
+  };
+  afterAll(async () => {
+    const left = spare;
+    spare = undefined;
+    if (left) drop(await left);
+    await Promise.all([...drops]);
+    if (dropErrors.length > 0) throw dropErrors[0];
+  });
   return {
     name: 'postgres',
     configLiteral: (dir) => `{ type: 'postgres', connectionString: ${JSON.stringify(urlOf(dir))} }`,
     async setUp(dir) {
-      dbs.set(dir, await freshDatabase(serverUrl));
+      const next = spare ?? freshDatabase(serverUrl);
+      spare = freshDatabase(serverUrl);
+      // Awaited by the setUp that takes it (or afterAll): a failure surfaces there, not as an unhandled rejection.
+      spare.catch(() => undefined);
+      dbs.set(dir, await next);
     },
     async exec(dir, sql) {
       await withClient(dir, async (c) => {
@@ -81,8 +105,9 @@ export function postgresWarehouse(serverUrl: string): TestWarehouse {
       return withClient(dir, async (c) => (await c.query(sql)).rows as Array<Record<string, unknown>>);
     },
     async tearDown(dir) {
-      await dbs.get(dir)?.drop();
+      const db = dbs.get(dir);
       dbs.delete(dir);
+      if (db) drop(db);
     },
   };
 }
