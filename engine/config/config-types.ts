@@ -1,9 +1,9 @@
 import type { Secret } from './env-ref.js';
 import type { DestinationDefinition } from '../destination/destination-api.js';
 
-/** What a sync sends: see DESIGN.md §6. */
-export const SYNC_MODES = ['mirror', 'upsert', 'add', 'update', 'remove'] as const;
-export type SyncMode = (typeof SYNC_MODES)[number];
+import type { SyncMode } from '../sync-modes.js';
+
+export { SYNC_MODES, type SyncMode } from '../sync-modes.js';
 
 export const WAREHOUSE_TYPES = ['duckdb', 'postgres', 'snowflake'] as const;
 export type WarehouseType = (typeof WAREHOUSE_TYPES)[number];

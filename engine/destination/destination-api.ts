@@ -1,4 +1,4 @@
-import type { SyncMode } from '../config/config-types.js';
+import type { SyncMode } from '../sync-modes.js';
 import type { IdentifierKind } from '../compile/identifier-kinds.js';
 
 /** A JSON value as a destination receives it. */

@@ -1,5 +1,5 @@
 import type { Dialect } from '../dialects/dialect.js';
-import type { SyncMode } from '../config/config-types.js';
+import type { SyncMode } from '../sync-modes.js';
 import type { SyncTables } from './plan-tables.js';
 
 /** SQL of the in-warehouse planner. Pure text; the planner runs it. */
