@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duckdbWarehouse } from './support/warehouses.js';
 import { CliProject, finished, type CliResult } from './support/cli-project.js';
-import { closeServer, listenOnLoopback } from './fakes/fake-http.js';
+import { closeServer, listenOnLoopback, loopbackUrl } from './fakes/fake-http.js';
 import type { ScenarioFake } from './support/destination-scenarios.js';
 import { webhookScenarioFake } from './fakes/webhook-scenario-fake.js';
 import { metaScenarioFake } from './fakes/meta-scenario-fake.js';
@@ -53,8 +53,7 @@ class EndlessBodyServer {
         if (!res.write(CHUNK)) await writable(res);
       }
     });
-    const addr = this.server.address() as { port: number };
-    this.url = `http://127.0.0.1:${addr.port}`;
+    this.url = loopbackUrl(this.server);
     return this;
   }
 
@@ -182,14 +181,14 @@ describe('a destination answering with a redirect', () => {
       reachedElsewhere.push(`${req.method} ${req.url}`);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
-    const elsewhereUrl = `http://127.0.0.1:${(elsewhere.address() as { port: number }).port}`;
+    const elsewhereUrl = loopbackUrl(elsewhere);
     // Each request is sent on to the other host, with every redirect status in turn.
     mover = await listenOnLoopback(async (req, res) => {
       for await (const _ of req) void _;
       const status = statuses[served++ % statuses.length]!;
       res.writeHead(status, { location: `${elsewhereUrl}${req.url ?? '/'}` }).end();
     });
-    at = await everyDestinationAt(`http://127.0.0.1:${(mover.address() as { port: number }).port}`);
+    at = await everyDestinationAt(loopbackUrl(mover));
   });
   afterAll(async () => {
     await closeServer(mover);
@@ -238,7 +237,7 @@ class EchoServer {
       const body = { message: echo, errorCode: 'ECHO', error: { code: 400, status: 'INVALID_ARGUMENT', message: echo, type: 'OAuthException' }, errors: [{ message: echo }], detail: echo, title: echo };
       res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
+    this.url = loopbackUrl(this.server);
     return this;
   }
 

@@ -13,14 +13,19 @@ export interface StatementProblem {
   readonly message: string;
 }
 
-/** The SQL with the trailing `;` (and whatever comments follow it) cut off, or the first problem. */
+/**
+ * The SQL with the trailing `;` (and whatever comments follow it) cut off, or
+ * the first problem; `sql` is '' for a model that holds nothing but comments.
+ */
 export function checkSingleQuery(sql: string): { sql: string } | StatementProblem {
-  const code = maskLiterals(sql);
+  let code = maskLiterals(sql);
   const semi = code.indexOf(';');
   if (semi >= 0) {
     if (code.slice(semi + 1).trim() !== '') return { offset: semi, message: 'a model is one query, but a second statement follows this ";"' };
     sql = sql.slice(0, semi);
+    code = code.slice(0, semi);
   }
+  if (code.trim() === '') return { sql: '' };
   const start = /\S/.exec(code)?.index ?? 0;
   if (!/^\s*(\(|select\b|with\b|values\b|from\b|table\b)/i.test(code)) {
     return { offset: start, message: `a model is one query (SELECT, or WITH ... SELECT), not "${code.slice(start).split(/\s/)[0]}"` };

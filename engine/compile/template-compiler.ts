@@ -114,10 +114,10 @@ export class TemplateCompiler {
     this.stack.push(name);
     try {
       const rendered = this.render(model);
-      if (!/\S/.test(maskLiterals(rendered).replace(/;/g, ''))) throw new CompileError(`${model.file}: the model is empty`, { hint: 'A model is one SELECT statement.' });
       const checked = checkSingleQuery(rendered);
       if ('offset' in checked) throw new CompileError(`${model.file}:${problemLine(model.source, rendered, checked.offset)}: ${checked.message}`, { hint: ONE_QUERY_HINT });
       const sql = checked.sql.trim();
+      if (sql === '') throw new CompileError(`${model.file}: the model is empty`, { hint: 'A model is one SELECT statement.' });
       this.compiled.set(name, sql);
       return sql;
     } finally {

@@ -3,6 +3,7 @@ import type { Secret } from './env-ref.js';
 import type { CronSchedule } from './cron-schedule.js';
 import type { IdentifierKind, PrehashedRule } from '../compile/identifier-kinds.js';
 import type { DestinationDefinition } from '../destination/destination-api.js';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../destination/http-client.js';
 
 /** The config after validation: every default filled in, every name checked. */
 export interface NormalizedConfig {
@@ -107,7 +108,6 @@ export const DEFAULTS = {
   maxAttempts: 8,
   retryBaseDelayMs: 500,
   timeoutMs: 30_000,
-  /** 4 MiB: far more than any batch answer; an endless or misdirected body stops there. */
-  maxResponseBytes: 4 * 1024 * 1024,
+  maxResponseBytes: DEFAULT_MAX_RESPONSE_BYTES,
   concurrency: 4,
 } as const;

@@ -2,7 +2,10 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { DestinationError } from '../errors.js';
 import { parseRetryAfter } from '../run/retry-policy.js';
 
-/** What a response body may hold outside a destination call (the config's default `maxResponseBytes` is the same). */
+/**
+ * The default `maxResponseBytes`, and the cap outside a destination call: 4 MiB,
+ * far more than any batch answer; an endless or misdirected body stops there.
+ */
 export const DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export interface HttpResponse {

@@ -27,13 +27,14 @@ export class PlanOperation implements Operation {
   }
 
   static fromRow(row: Row): PlanOperation {
+    const previous = (row.previous_fields_json as string | null | undefined) ?? null;
     return new PlanOperation(
       Number(row.row_no),
       row.op as Op,
       String(row.record_key),
       quoteNonFiniteNumbers((row.fields_json as string | null) ?? '{}'),
       (row.destination_record_id as string | null) ?? null,
-      row.previous_fields_json === null || row.previous_fields_json === undefined ? null : quoteNonFiniteNumbers(String(row.previous_fields_json)),
+      previous === null ? null : quoteNonFiniteNumbers(previous),
       row.in_snapshot === true || row.in_snapshot === 't' || row.in_snapshot === 'true',
     );
   }

@@ -10,6 +10,11 @@ export async function listenOnLoopback(handler: (req: http.IncomingMessage, res:
   return server;
 }
 
+/** The http://127.0.0.1:<port> a server started by listenOnLoopback answers on. */
+export function loopbackUrl(server: http.Server): string {
+  return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+}
+
 /** Stops a server, cutting connections a client left open. */
 export async function closeServer(server: http.Server | undefined): Promise<void> {
   server?.closeAllConnections();
