@@ -22,22 +22,44 @@ const AT = '2026-01-01T00:00:00.000Z';
 
 const CASES: Record<string, (d: Dialect, t: SyncTables) => string[]> = {
   'sync-tables': (d, t) => ensureSyncTablesSql(d, t),
-  membership: (d, t) => [...materializeMembersSql(d, t, 'SELECT 1'), ...audienceEventsSql(d, 'audsync', t, 'm', 'r1', AT)],
-  'plan-mirror': (d, t) => createPlanSql(d, t, 'mirror', false),
-  'plan-mirror-reconciling': (d, t) => createPlanSql(d, t, 'mirror', false, true),
-  'plan-full-refresh-reconciling': (d, t) => createPlanSql(d, t, 'mirror', true, true),
-  'plan-update': (d, t) => createPlanSql(d, t, 'update', false),
-  'plan-remove': (d, t) => createPlanSql(d, t, 'remove', false),
+  membership: (d, t) => [...materializeMembersSql(d, t, MEMBERSHIP, true), ...audienceEventsSql(d, 'audsync', t, 'm', 'r1', AT)],
+  // Key and hash only: the fields are read again for the plan's rows (a run after the first).
+  'membership-light': (d, t) => materializeMembersSql(d, t, MEMBERSHIP, false),
+  'plan-mirror': (d, t) => createPlanSql(d, t, { mode: 'mirror', fullRefresh: false }),
+  'plan-mirror-light': (d, t) => createPlanSql(d, t, { mode: 'mirror', fullRefresh: false, fieldsFrom: MEMBERSHIP }),
+  'plan-mirror-reconciling': (d, t) => createPlanSql(d, t, { mode: 'mirror', fullRefresh: false, withPending: true }),
+  'plan-mirror-reconciling-light': (d, t) => createPlanSql(d, t, { mode: 'mirror', fullRefresh: false, withPending: true, fieldsFrom: MEMBERSHIP }),
+  'plan-full-refresh-reconciling': (d, t) => createPlanSql(d, t, { mode: 'mirror', fullRefresh: true, withPending: true }),
+  'plan-update': (d, t) => createPlanSql(d, t, { mode: 'update', fullRefresh: false }),
+  'plan-remove': (d, t) => createPlanSql(d, t, { mode: 'remove', fullRefresh: false }),
   // A sync with quarantined rows: they stay out of the plan while their fields are the same.
-  'plan-mirror-quarantine': (d, t) => createPlanSql(d, t, 'mirror', false, false, false, 's'),
-  'plan-remove-quarantine': (d, t) => createPlanSql(d, t, 'remove', false, false, false, 's'),
+  'plan-mirror-quarantine': (d, t) => createPlanSql(d, t, { mode: 'mirror', fullRefresh: false, quarantineOf: 's' }),
+  'plan-upsert-quarantine-light': (d, t) => createPlanSql(d, t, { mode: 'upsert', fullRefresh: false, quarantineOf: 's', fieldsFrom: MEMBERSHIP }),
+  'plan-remove-quarantine': (d, t) => createPlanSql(d, t, { mode: 'remove', fullRefresh: false, quarantineOf: 's' }),
   'release-stale-rejections': (d, t) => [releaseStaleRejectionsSql(d, t, 's')],
   'plan-stream': (_d, t) => [streamPlanSql(t)],
   'commit-batch': (d, t) =>
-    commitBatchSql(d, 'audsync', t, { runId: 'r1', sync: 's', ranges: [[1, 500], [1001, 1200]], attemptedAt: AT, mayReplace: true, keepRemoved: false, settlesPending: true, hasFailed: true, hasRejected: true, hadTracked: true, quarantineAfterRuns: 3 }),
+    commitBatchSql(d, 'audsync', t, { runId: 'r1', sync: 's', batches: [{ ranges: [[1, 500], [1001, 1200]], attemptedAt: AT }], mayReplace: true, keepRemoved: false, settlesPending: true, hasFailed: true, hasRejected: true, hadTracked: true, quarantineAfterRuns: 3 }),
   // An initial load's batch: adds of keys the snapshot lacks, nothing pending, no failure.
   'commit-batch-new-members': (d, t) =>
-    commitBatchSql(d, 'audsync', t, { runId: 'r1', sync: 's', ranges: [[1, 10000]], attemptedAt: AT, mayReplace: false, keepRemoved: false, settlesPending: false, hasFailed: false, hasRejected: false, hadTracked: false, quarantineAfterRuns: 3 }),
+    commitBatchSql(d, 'audsync', t, { runId: 'r1', sync: 's', batches: [{ ranges: [[1, 10000]], attemptedAt: AT }], mayReplace: false, keepRemoved: false, settlesPending: false, hasFailed: false, hasRejected: false, hadTracked: false, quarantineAfterRuns: 3 }),
+  // Batches committed together: one transaction, each row keeping its own batch's attempt time.
+  'commit-batch-group': (d, t) =>
+    commitBatchSql(d, 'audsync', t, {
+      runId: 'r1',
+      sync: 's',
+      batches: [
+        { ranges: [[1, 10000]], attemptedAt: AT },
+        { ranges: [[10001, 20000]], attemptedAt: '2026-01-01T00:00:01.000Z' },
+      ],
+      mayReplace: false,
+      keepRemoved: false,
+      settlesPending: false,
+      hasFailed: false,
+      hasRejected: true,
+      hadTracked: false,
+      quarantineAfterRuns: 3,
+    }),
   'plan-log': (d, t) => [logRangesSql(d, t, 'r1', 'planned', [[1, 1200]], AT), logRangesSql(d, t, 'r1', 'intent', [[1, 500]], AT)],
   'settle-last-plan': (d, t) => [
     uncertainRowsSql(d, 'audsync', t, 'r0', 's', [[501, 1000]], AT),
@@ -46,6 +68,13 @@ const CASES: Record<string, (d: Dialect, t: SyncTables) => string[]> = {
     recountRunSql(d, 'audsync', 'r0', 's'),
   ],
   'finish-run': (d) => [finishRunSql(d, 'audsync', 'r1', 's', 'warning', AT, { ...emptyCounts(), members: 3, planned_add: 3, succeeded_add: 2, failed: 1 }, `1 failed: it's \\ odd`)],
+};
+
+/** A small projection: key, one plain field and one identifier (an e-mail), as compileMembership makes them. */
+const MEMBERSHIP = {
+  projected: 'SELECT CAST(m."id" AS VARCHAR) AS record_key,\n  m."tier" AS "f_0",\n  m."email" AS "f_1"\nFROM (\nselect id, tier, email from shop.customers\n) AS m',
+  fieldsJson: `json_object('tier', p."f_0", 'email', p."f_1")`,
+  invalidReason: `CASE WHEN p.record_key IS NULL THEN 'null key' WHEN p."f_1" IS NULL THEN 'no usable identifier' END`,
 };
 
 const render = (statements: string[]): string => `${statements.join(';\n\n')};\n`;

@@ -347,7 +347,7 @@ describe('the engine statements run on the fake', () => {
     const at = '2024-05-06T07:08:09.000Z';
     await conn.execute(insertRunSql(d, 'audsync', { runId: 'r1', sync: 'vip', model: 'vip', destination: 'ads', mode: 'mirror', startedAt: at, fullRefresh: false }));
     const exceptions = rows.map((r) => ({ rowNo: Number(r.row_no), status: 'succeeded' as const, destinationRecordId: `dest-${r.record_key}`, errorCode: null, errorMessage: null }));
-    const commit = { runId: 'r1', sync: 'vip', ranges: [[1, rows.length] as const], attemptedAt: at, mayReplace: false, keepRemoved: false, settlesPending: false, hasFailed: false, hasRejected: false, hadTracked: false, quarantineAfterRuns: 3 };
+    const commit = { runId: 'r1', sync: 'vip', batches: [{ ranges: [[1, rows.length] as const], attemptedAt: at }], mayReplace: false, keepRemoved: false, settlesPending: false, hasFailed: false, hasRejected: false, hadTracked: false, quarantineAfterRuns: 3 };
     await commitBatch(conn, 'audsync', prepared.tables, commit, exceptions, []);
     await conn.execute(finishRunSql(d, 'audsync', 'r1', 'vip', 'success', at, { ...emptyCounts(), members: 2, planned_add: 2, succeeded_add: 2 }, null));
 

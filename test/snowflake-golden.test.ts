@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileMembershipSelect } from '../engine/compile/sync-compiler.js';
+import { compileMembership } from '../engine/compile/sync-compiler.js';
 import type { NormalizedSync } from '../engine/config/normalized-config.js';
 import { SnowflakeDialect } from '../engine/dialects/snowflake/snowflake-dialect.js';
 import { materializeMembersSql } from '../engine/plan/plan-sql.js';
@@ -78,8 +78,8 @@ describe('Snowflake dialect primitives', () => {
 
 describe('golden statements audsync sends to Snowflake', () => {
   it('membership materialization: projection, hashing and row hash in one TRANSIENT table', () => {
-    const select = compileMembershipSelect(d, `select customer_id, email, tier from "SHOP"."CUSTOMERS"`, SYNC, reported);
-    expect(materializeMembersSql(d, t, select)).toEqual([
+    const membership = compileMembership(d, `select customer_id, email, tier from "SHOP"."CUSTOMERS"`, SYNC, reported);
+    expect(materializeMembersSql(d, t, membership, true)).toEqual([
       `CREATE OR REPLACE TRANSIENT TABLE "AUDSYNC"."MEMBERS__S" AS
 SELECT record_key, fields_json, MD5(fields_json) AS row_hash, invalid_reason
 FROM (

@@ -36,6 +36,17 @@ export abstract class BaseDialect implements Dialect {
   md5Hex(expr: string): string {
     return `md5(${expr})`;
   }
+  /** md5 hex, the same in every warehouse and every version of it. */
+  rowHash(jsonText: string): string {
+    return this.md5Hex(jsonText);
+  }
+  get rowHashType(): string {
+    return this.types.text;
+  }
+  rowHashText(expr: string): string {
+    return expr;
+  }
+  readonly rowHashSeal: string | null = null;
   abstract sha256Hex(expr: string): string;
   digitsOnly(expr: string): string {
     return this.regexpReplaceAll(expr, '[^0-9]', '');

@@ -35,6 +35,20 @@ export interface Dialect {
   jsonObjectText(pairs: ReadonlyArray<readonly [string, string]>): string;
   castText(expr: string): string;
   md5Hex(expr: string): string;
+  /**
+   * The row hash that tells a member's fields changed, of the fields JSON text
+   * (so it can be computed again from the snapshot's). `rowHashType` is its
+   * column type; `rowHashText` renders it as text (row_rejections keeps text).
+   */
+  rowHash(jsonText: string): string;
+  readonly rowHashType: string;
+  rowHashText(expr: string): string;
+  /**
+   * An expression whose value changes if the row hash function does (a new
+   * warehouse engine version), or null where it is a fixed standard (md5): a
+   * sync's snapshot hashes are computed again when it changed.
+   */
+  readonly rowHashSeal: string | null;
   sha256Hex(expr: string): string;
   /** Normalize an identifier of the given kind; the empty result becomes NULL. */
   normalizeIdentifier(kind: IdentifierKind, expr: string): string;

@@ -7,8 +7,16 @@ const MAX_TABLE_NAME = 63;
 /** The governance table of refused rows and quarantine (one for all syncs, by sync_name). */
 export const REJECTIONS_TABLE = 'row_rejections';
 
+/** Internal: for each sync, the seal of the row hash function its snapshot was hashed with. */
+export const ROW_HASH_SEALS_TABLE = 'row_hash_seals';
+
 /** Names of audsync's internal tables for one sync. Not a public contract. */
 export interface SyncTables {
+  /** The state schema and the snapshot's own name in it (for the catalog). */
+  readonly schema: string;
+  readonly snapshotName: string;
+  /** Per sync, which row hash function its snapshot's hashes were made with (see Dialect.rowHashSeal). */
+  readonly rowHashSeals: string;
   /** The membership this run (a working table: see Dialect.workingRelation). */
   readonly members: string;
   readonly snapshot: string;
@@ -36,6 +44,8 @@ export interface SyncTables {
   readonly modelKeys: string;
   /** Who entered or left the model this run (a working table). */
   readonly modelDelta: string;
+  /** The keys of the plan, diffed before any fields are read (a working table; see createPlanSql's fieldsFrom). */
+  readonly planKeys: string;
   /**
    * Where earlier versions kept the working tables, when that differs: dropped
    * on each run so an old database does not keep a copy of every membership.
@@ -48,6 +58,7 @@ export function syncTables(dialect: Dialect, schema: string, sync: string, model
   const working = (kind: string, scope: WorkingScope): string => dialect.workingRelation(schema, tableName(kind, sync), scope);
   const members = working('members', 'connection');
   const modelDelta = working('model_delta', 'connection');
+  const planKeys = working('plan_keys', 'connection');
   const plan = dialect.relation(schema, tableName('plan', sync));
   // Earlier versions kept the working tables in the state schema, and staged every outcome in a stage table.
   const retired = [
@@ -55,11 +66,15 @@ export function syncTables(dialect: Dialect, schema: string, sync: string, model
     dialect.relation(schema, tableName('stage', sync)),
   ];
   return {
+    schema,
+    snapshotName: tableName('snapshot', sync),
+    rowHashSeals: dialect.relation(schema, ROW_HASH_SEALS_TABLE),
     members,
     snapshot: dialect.relation(schema, tableName('snapshot', sync)),
     plan,
     modelKeys: dialect.relation(schema, tableName('model_keys', model)),
     modelDelta,
+    planKeys,
     planLog: dialect.relation(schema, tableName('plan_log', sync)),
     outcomes: dialect.relation(schema, outcomesName),
     outcomesName,

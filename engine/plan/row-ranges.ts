@@ -32,7 +32,15 @@ export function subtractRanges(from: Iterable<RowRange>, minus: Iterable<RowRang
 
 /** The ranges a set of row numbers falls into, fewest first: a batch streamed in row order is one range. */
 export function rangesOf(rowNos: Iterable<number>): RowRange[] {
-  return mergeRanges([...rowNos].map((n) => [n, n] as const));
+  // One pass for rows in ascending order (a streamed batch); otherwise sorted and merged.
+  const out: Array<[number, number]> = [];
+  for (const n of rowNos) {
+    const prev = out[out.length - 1];
+    if (prev === undefined || n > prev[1] + 1) out.push([n, n]);
+    else if (n === prev[1] + 1) prev[1] = n;
+    else return mergeRanges([...rowNos].map((x) => [x, x] as const));
+  }
+  return out;
 }
 
 export function rangeRows(ranges: Iterable<RowRange>): number {

@@ -1,7 +1,7 @@
 import { CompileError, ConfigError, DataError, WarehouseError, WarehouseResourceError } from '../errors.js';
 import type { NormalizedConfig, NormalizedSync } from '../config/normalized-config.js';
 import type { TemplateCompiler } from '../compile/template-compiler.js';
-import { compileMembershipSelect } from '../compile/sync-compiler.js';
+import { compileMembership, type Membership } from '../compile/sync-compiler.js';
 import { toNumber, type WarehouseConnection } from '../warehouse/connection.js';
 import { syncTables, type SyncTables } from './plan-tables.js';
 import {
@@ -13,7 +13,10 @@ import {
   memberStatsSql,
   pendingCountSql,
   planCountsSql,
+  planDuplicateKeysSql,
   rejectionCountsSql,
+  resealRowHashesSql,
+  rowHashStateSql,
   snapshotCountSql,
 } from './plan-sql.js';
 
@@ -25,8 +28,8 @@ export interface PreparedSync {
   readonly modelFile: string;
   /** The model's SQL with refs inlined. */
   readonly modelSql: string;
-  /** The projection: key as text plus the fields JSON (hashed where needed). */
-  readonly membershipSelect: string;
+  /** The projection: key as text plus the fields (identifiers hashed where needed), in the parts the planner combines. */
+  readonly membership: Membership;
   readonly tables: SyncTables;
 }
 
@@ -91,7 +94,7 @@ export async function prepareSync(conn: WarehouseConnection, compiler: TemplateC
     sync,
     modelFile,
     modelSql,
-    membershipSelect: compileMembershipSelect(conn.dialect, modelSql, sync, byName),
+    membership: compileMembership(conn.dialect, modelSql, sync, byName),
     tables: syncTables(conn.dialect, config.stateSchema, sync.name, sync.model),
   };
 }
@@ -109,7 +112,18 @@ export interface PlanOptions {
 
 /** Creates the sync's own tables if they are missing (snapshot, plan log, pending keys...). */
 export async function ensureSyncTables(conn: WarehouseConnection, prepared: PreparedSync): Promise<void> {
-  for (const sql of ensureSyncTablesSql(conn.dialect, prepared.tables)) await conn.execute(sql);
+  const d = conn.dialect;
+  const t = prepared.tables;
+  for (const sql of ensureSyncTablesSql(d, t)) await conn.execute(sql);
+  const seal = d.rowHashSeal;
+  if (seal === null) return;
+  // Hashes of another function would make every member look changed: they are computed again first.
+  const [state] = await conn.query(rowHashStateSql(d, t, prepared.sync.name, seal));
+  const convert = String(state?.column_type ?? d.rowHashType).toUpperCase() !== d.rowHashType.toUpperCase();
+  if (!convert && state?.stored !== null && state?.stored === state?.current_seal) return;
+  await conn.transaction(async () => {
+    for (const sql of resealRowHashesSql(d, t, prepared.sync.name, seal, convert)) await conn.execute(sql);
+  });
 }
 
 /**
@@ -121,8 +135,13 @@ export async function planSync(conn: WarehouseConnection, prepared: PreparedSync
   const { sync } = prepared;
   // The caller has made the sync's tables exist (ensureSyncTables), and read back the last plan's log.
   const t: SyncTables = opts.preview ? { ...prepared.tables, ...opts.preview } : prepared.tables;
+  const [snap] = await conn.query(snapshotCountSql(t));
+  const snapshot = toNumber(snap?.n);
+  // Members keep only key and hash when the plan will be a delta of them; when it sends every member
+  // (a first run, a full refresh, remove mode's list) their fields are kept, read once.
+  const light = sync.mode !== 'remove' && !opts.fullRefresh && snapshot > 0;
   try {
-    for (const sql of materializeMembersSql(d, t, prepared.membershipSelect)) await conn.execute(sql);
+    for (const sql of materializeMembersSql(d, t, prepared.membership, !light)) await conn.execute(sql);
   } catch (e) {
     // Out of memory or temp space is not the model's fault: that error keeps its own hint.
     if (e instanceof WarehouseError && !(e instanceof WarehouseResourceError)) {
@@ -146,14 +165,29 @@ export async function planSync(conn: WarehouseConnection, prepared: PreparedSync
       hint: `Each member must appear once: deduplicate in ${prepared.modelFile} (e.g. GROUP BY ${sync.key} or QUALIFY row_number() … = 1). Nothing was sent.`,
     });
   }
-  const [snap] = await conn.query(snapshotCountSql(t));
-  const snapshot = toNumber(snap?.n);
   const [pend] = await conn.query(pendingCountSql(t));
   const pending = toNumber(pend?.n);
   const [rej] = await conn.query(rejectionCountsSql(d, t, sync.name));
   const tracked = toNumber(rej?.tracked);
   const quarantined = toNumber(rej?.quarantined);
-  for (const sql of createPlanSql(d, t, sync.mode, opts.fullRefresh, pending > 0, opts.preview !== undefined, quarantined > 0 ? sync.name : undefined)) await conn.execute(sql);
+  const planSql = createPlanSql(d, t, {
+    mode: sync.mode,
+    fullRefresh: opts.fullRefresh,
+    withPending: pending > 0,
+    working: opts.preview !== undefined,
+    ...(quarantined > 0 ? { quarantineOf: sync.name } : {}),
+    ...(light ? { fieldsFrom: prepared.membership } : {}),
+  });
+  for (const sql of planSql) await conn.execute(sql);
+  if (light) {
+    // The changed rows read the model a second time: one that returns other rows on each read must not plan a key twice.
+    const [twice] = await conn.query(planDuplicateKeysSql(t));
+    if (toNumber(twice?.n) > 0) {
+      throw new DataError(`sync ${sync.name}: model ${sync.model} returned different rows when read twice in one run (${toNumber(twice?.n)} key(s) twice in the plan); nothing was sent`, {
+        hint: `A model must return the same rows for the same data: look in ${prepared.modelFile} for random(), now() or a LIMIT without ORDER BY deciding who is a member.`,
+      });
+    }
+  }
   const counts = { add: 0, change: 0, remove: 0 };
   for (const r of await conn.query(planCountsSql(t))) counts[r.op as keyof typeof counts] = toNumber(r.n);
   const plan = { prepared, members: withKey, invalid: total - withKey, invalidReasons, snapshot, pending, tracked, quarantined, ...counts };

@@ -4,7 +4,7 @@ import type { Batch, DestinationClient, Op, RowResult } from '../destination/des
 import { PlanOperation } from './plan-operation.js';
 import { retryDelayMs } from './retry-policy.js';
 import type { Row } from '../warehouse/connection.js';
-import { rangesOf, subtractRanges, type RowRange } from '../plan/row-ranges.js';
+import { mergeRanges, rangeRows, rangesOf, subtractRanges, type RowRange } from '../plan/row-ranges.js';
 
 /** The outcome of one operation, ready to be committed. */
 export interface RowOutcome {
@@ -31,6 +31,75 @@ export interface BatchRef {
   readonly ranges: readonly RowRange[];
 }
 
+/**
+ * A batch the destination has answered, waiting for its commit: what a commit
+ * needs of it, without its rows (a group of a million plain successes holds a
+ * few numbers, not a million operations).
+ */
+export interface SettledBatch {
+  readonly batch: BatchRef;
+  readonly attemptedAt: string;
+  readonly rows: number;
+  /** The rows that did not plainly succeed, or succeeded with a new destination id. */
+  readonly exceptions: readonly RowOutcome[];
+  readonly succeeded: Readonly<Record<Op, number>>;
+  readonly rejected: number;
+  readonly failed: number;
+  /** Some row succeeded whose key the snapshot may already hold (anything but an add of a key it lacks). */
+  readonly replacesSnapshot: boolean;
+}
+
+/** What a commit needs of a batch's outcomes. */
+export function settledBatch(batch: BatchRef, outcomes: readonly RowOutcome[]): SettledBatch {
+  const succeeded: Record<Op, number> = { add: 0, change: 0, remove: 0 };
+  const exceptions: RowOutcome[] = [];
+  let rejected = 0;
+  let failed = 0;
+  let replacesSnapshot = false;
+  for (const o of outcomes) {
+    const op = o.operation;
+    if (o.status === 'succeeded') {
+      succeeded[op.op] += 1;
+      if (op.op !== 'add' || op.inSnapshot) replacesSnapshot = true;
+      if (o.destinationRecordId !== op.destinationRecordId) exceptions.push(o);
+    } else {
+      if (o.status === 'rejected') rejected += 1;
+      else failed += 1;
+      exceptions.push(o);
+    }
+  }
+  return { batch, attemptedAt: outcomes[0]?.attemptedAt ?? new Date().toISOString(), rows: outcomes.length, exceptions, succeeded, rejected, failed, replacesSnapshot };
+}
+
+/**
+ * How outcomes are gathered into commits. Each commit is one warehouse
+ * transaction; a few large ones cost far less than one per batch (DuckDB
+ * writes a large transaction's rows straight to the database file instead of
+ * its WAL). A batch waits for its commit at most `maxDelayMs` (a slow
+ * destination's batches are committed one by one), and the destination's
+ * answers for at most about 2 × `rows` are held uncommitted (as counts; only
+ * refused and failed rows keep their operations). What a crash can leave
+ * uncertain is what was sent and not yet committed: about a second's worth.
+ */
+export interface CommitGrouping {
+  /** A commit waits until this many rows have settled (or the delay is over). */
+  readonly rows: number;
+  readonly maxDelayMs: number;
+  /**
+   * An intent reaches this many rows ahead of the batch that needs it, so most
+   * batches go out without a write first. After a crash the rows it covered and
+   * that were never sent count as uncertain too (reconciled all the same).
+   */
+  readonly intentAheadRows: number;
+}
+
+const OPS: readonly Op[] = ['add', 'change', 'remove'];
+/** Rows refused or failed (each kept with its operation until committed) that make a commit start at once. */
+const MAX_QUEUED_EXCEPTIONS = 50_000;
+
+/** One batch, one commit, as soon as it settles: the grouping when none is given. */
+const EACH_BATCH: CommitGrouping = { rows: 1, maxDelayMs: 0, intentAheadRows: 1 };
+
 export interface BatchRunnerOptions {
   readonly runId: string;
   /** The sync's name: batch ids carry it, since the syncs of one invocation share its run id. */
@@ -45,10 +114,15 @@ export interface BatchRunnerOptions {
   readonly planned: number;
   /** Makes a secret-free message out of anything a destination said. */
   readonly redact: (s: string) => string;
-  /** Makes the batch's intent durable before it is sent (the write-ahead log). */
-  readonly logIntent: (batch: BatchRef) => Promise<void>;
-  /** Commits one batch's outcomes (changelog + snapshot) in one transaction. */
-  readonly commit: (batch: BatchRef, outcomes: readonly RowOutcome[]) => Promise<void>;
+  /**
+   * Makes rows' intent durable before any of them is sent (the write-ahead log).
+   * The ranges cover the batch about to be sent and may reach ahead of it, up to
+   * a commit group, so that most batches need no write before they go out.
+   */
+  readonly logIntent: (ranges: readonly RowRange[]) => Promise<void>;
+  /** Commits settled batches' outcomes (changelog + snapshot) in one transaction. */
+  readonly commit: (batches: readonly SettledBatch[]) => Promise<void>;
+  readonly grouping?: CommitGrouping;
   readonly onProgress?: (p: Progress) => void;
   readonly onRetry?: (info: { batchId: string; attempt: number; delayMs: number; reason: string }) => void;
   /** Stops dispatching new batches; in-flight ones finish and commit. */
@@ -67,14 +141,16 @@ export interface RunnerResult {
 /**
  * Streams plan rows into batches, sends them with bounded concurrency and a rate
  * limit (per batch attempt, or the destination's own per request), retries
- * transient failures, and commits each batch's outcome. Every warehouse write
- * (intents and commits) goes through one queue: one connection, one
- * transaction at a time. Whatever stops the run, every batch in flight is
- * drained before this returns: its outcome committed, or left uncertain in the
- * log for the next run; nothing commits after the caller has finished the run.
- * Memory stays bounded: at most `concurrency` batches plus one chunk are held.
+ * transient failures, and commits the outcomes, gathered into groups. Every
+ * warehouse write (intents and commits) goes through one queue: one
+ * connection, one transaction at a time. Whatever stops the run, every batch
+ * in flight is drained before this returns: its outcome committed, or left
+ * uncertain in the log for the next run; nothing commits after the caller has
+ * finished the run. Memory stays bounded: at most `concurrency` batches in
+ * flight, about two commit groups of answers, and one chunk.
  */
 export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptions): Promise<RunnerResult> {
+  const grouping = o.grouping ?? EACH_BATCH;
   const succeeded: Record<Op, number> = { add: 0, change: 0, remove: 0 };
   let done = 0;
   let rejected = 0;
@@ -87,14 +163,105 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
   // Batches refused whole, or never attempted because the sync stopped: certainly not applied.
   const refusedRanges: RowRange[] = [];
   let warehouseQueue: Promise<unknown> = Promise.resolve();
-  // One warehouse write at a time, in order: an intent never lands inside another batch's commit transaction.
+  // One warehouse write at a time, in order: an intent never lands inside a commit's transaction.
   const serially = <T>(fn: () => Promise<T>): Promise<T> => {
     const next = warehouseQueue.then(fn);
     warehouseQueue = next.catch(() => undefined);
     return next;
   };
+  // After a failed commit the warehouse is not trusted: what is not committed stays uncertain, for the next run.
+  // (A broken plan stream ends the sending, but what the destination answered is still committed.)
+  let commitFailed = false;
+  const untrusted = (): boolean => commitFailed;
 
   const progress = (): Progress => ({ planned: o.planned, done, succeeded: { ...succeeded }, rejected, failed, startedAt });
+
+  // ---- intents: logged ahead of the batches, so most batches go out without a write.
+  const logged: RowRange[] = [];
+  // Intents being written: a batch they cover waits for them instead of writing its own.
+  const logging = new Set<{ ranges: readonly RowRange[]; write: Promise<void> }>();
+  const ensureIntent = async (ranges: readonly RowRange[]): Promise<void> => {
+    const missing = subtractRanges(ranges, [...logged, ...[...logging].flatMap((l) => l.ranges)]);
+    if (missing.length > 0) {
+      const last = missing[missing.length - 1]!;
+      // Reach ahead, within the plan (rows 1..planned).
+      const ahead: RowRange = [last[0], Math.min(Math.max(o.planned, last[1]), Math.max(last[1], last[0] + grouping.intentAheadRows - 1))];
+      const toLog = mergeRanges([...missing.slice(0, -1), ahead]);
+      const entry = { ranges: toLog, write: serially(() => o.logIntent(toLog)) };
+      logging.add(entry);
+      try {
+        await entry.write;
+        logged.push(...toLog);
+      } finally {
+        logging.delete(entry);
+      }
+    }
+    // What another batch is writing must be durable before these rows go out (a failed write throws here).
+    const covering = [...logging].filter((l) => rangeRows(subtractRanges(ranges, l.ranges)) < rangeRows(ranges));
+    await Promise.all(covering.map((l) => l.write));
+  };
+
+  // ---- commits: settled batches wait in a queue and are committed together.
+  let queue: SettledBatch[] = [];
+  let queuedRows = 0;
+  // Exceptions keep their operations: a group holds at most about MAX_QUEUED_EXCEPTIONS of them.
+  let queuedExceptions = 0;
+  let committing: Promise<void> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let draining = false;
+  // When the oldest answer in the queue arrived: no batch waits much longer than maxDelayMs for its commit.
+  let oldestQueuedAt = 0;
+  const commitQueued = (): void => {
+    if (timer) {
+      clearTimeout(timer);
+      timer = null;
+    }
+    const group = queue;
+    queue = [];
+    queuedRows = 0;
+    queuedExceptions = 0;
+    committing = (async () => {
+      try {
+        if (untrusted()) return;
+        await serially(() => o.commit(group));
+        for (const b of group) {
+          for (const op of OPS) succeeded[op] += b.succeeded[op];
+          rejected += b.rejected;
+          failed += b.failed;
+          done += b.rows;
+        }
+        o.onProgress?.(progress());
+      } catch (e) {
+        commitFailed = true;
+        fatal ??= e as Error;
+      }
+    })().finally(() => {
+      committing = null;
+      maybeCommit();
+    });
+  };
+  const maybeCommit = (): void => {
+    if (committing || queue.length === 0) return;
+    if (draining || queuedRows >= grouping.rows || queuedExceptions >= MAX_QUEUED_EXCEPTIONS || Date.now() - oldestQueuedAt >= grouping.maxDelayMs) {
+      commitQueued();
+      return;
+    }
+    timer ??= setTimeout(() => {
+      timer = null;
+      if (!committing) commitQueued();
+    }, grouping.maxDelayMs);
+  };
+  const settle = (item: SettledBatch): void => {
+    if (queue.length === 0) oldestQueuedAt = Date.now();
+    queue.push(item);
+    queuedRows += item.rows;
+    queuedExceptions += item.exceptions.length;
+    maybeCommit();
+  };
+  /** Waits while two groups of answers are held uncommitted (a slow warehouse holds the destination back). */
+  const roomToSettle = async (): Promise<void> => {
+    while (queuedRows >= 2 * grouping.rows && committing) await committing;
+  };
 
   let dispatched = 0;
   /** The batch's outcomes, or null when the sync stopped before its first attempt (nothing was sent). */
@@ -147,7 +314,7 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
     const isLast = dispatched >= o.planned;
     const p = (async () => {
       try {
-        await serially(() => o.logIntent(ref));
+        await ensureIntent(ref.ranges);
       } catch (e) {
         // Nothing was sent: the rows stay unsent, and the run stops.
         fatal ??= e as Error;
@@ -168,22 +335,8 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
         refusedRanges.push(...ref.ranges);
         return;
       }
-      const settled = outcomes;
-      // After a failed commit or a broken stream the warehouse is not trusted: the intent stays, uncertain.
-      if (fatal && !(fatal instanceof DestinationError)) return;
-      try {
-        await serially(() => o.commit(ref, settled));
-      } catch (e) {
-        fatal ??= e as Error;
-        return;
-      }
-      for (const r of settled) {
-        if (r.status === 'succeeded') succeeded[r.operation.op] += 1;
-        else if (r.status === 'rejected') rejected += 1;
-        else failed += 1;
-      }
-      done += settled.length;
-      o.onProgress?.(progress());
+      if (untrusted()) return;
+      settle(settledBatch(ref, outcomes));
     })();
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
@@ -191,12 +344,16 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
 
   let pending: PlanOperation[] = [];
   const stopped = (): boolean => fatal !== undefined || o.signal?.aborted === true;
+  const waitForSlot = async (): Promise<void> => {
+    while (inFlight.size >= o.concurrency) await Promise.race(inFlight);
+    await roomToSettle();
+  };
   try {
     outer: for await (const chunk of rows) {
       for (const row of chunk) {
         pending.push(PlanOperation.fromRow(row));
         if (pending.length >= o.batchSize) {
-          while (inFlight.size >= o.concurrency) await Promise.race(inFlight);
+          await waitForSlot();
           if (stopped()) break outer;
           dispatch(pending);
           pending = [];
@@ -205,7 +362,7 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
       if (stopped()) break;
     }
     if (pending.length > 0 && !stopped()) {
-      while (inFlight.size >= o.concurrency) await Promise.race(inFlight);
+      await waitForSlot();
       if (!stopped()) dispatch(pending);
     }
   } catch (e) {
@@ -213,6 +370,11 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
     fatal ??= e as Error;
   } finally {
     while (inFlight.size > 0) await Promise.race(inFlight);
+    // Every answer is in: commit what is queued now, without waiting for a group to fill.
+    draining = true;
+    maybeCommit();
+    while (committing) await committing;
+    if (timer) clearTimeout(timer);
     await warehouseQueue;
   }
   return { progress: progress(), fatal, interrupted: o.signal?.aborted === true, dispatched: subtractRanges(dispatchedRanges, refusedRanges) };

@@ -1,6 +1,6 @@
 import type { Dialect } from '../dialects/dialect.js';
 import type { SyncTables } from '../plan/plan-tables.js';
-import { inRangesSql, type RowRange } from '../plan/row-ranges.js';
+import { inRangesSql, mergeRanges, type RowRange } from '../plan/row-ranges.js';
 import { commitRejectionsSql } from './rejection-sql.js';
 
 /**
@@ -38,11 +38,17 @@ export function clearLogSql(d: Dialect, t: SyncTables): string[] {
 const withOutcome = (t: SyncTables): string => `${t.plan} AS p LEFT JOIN ${t.outcomes} AS o ON CAST(o.row_no AS BIGINT) = p.row_no`;
 const outcomeStatus = `COALESCE(o.status, 'succeeded')`;
 
+/** One batch of a commit: its rows and when they were attempted. */
+export interface CommittedBatch {
+  readonly ranges: readonly RowRange[];
+  readonly attemptedAt: string;
+}
+
 export interface BatchCommitSql {
   readonly runId: string;
   readonly sync: string;
-  readonly ranges: readonly RowRange[];
-  readonly attemptedAt: string;
+  /** The batches committed together, in one transaction. */
+  readonly batches: readonly CommittedBatch[];
   /** Some succeeded row may already be in the snapshot (a change, a remove, a full refresh's add, a reconciled add). */
   readonly mayReplace: boolean;
   /** Remove mode: the snapshot remembers removed keys, so each is removed once. */
@@ -59,13 +65,22 @@ export interface BatchCommitSql {
   readonly quarantineAfterRuns: number;
 }
 
+/** When each row of the batches was attempted: one literal, or one per batch by row range. */
+function attemptedAtSql(d: Dialect, batches: readonly CommittedBatch[]): string {
+  const times = new Set(batches.map((b) => b.attemptedAt));
+  if (times.size <= 1) return ts(d, batches[0]?.attemptedAt ?? new Date(0).toISOString());
+  return `CASE ${batches.map((b) => `WHEN ${inRangesSql('p.row_no', b.ranges)} THEN ${ts(d, b.attemptedAt)}`).join(' ')} END`;
+}
+
 /**
- * One batch's commit, after its exceptions are in the outcomes table; run in one
- * transaction. A row without an outcome row succeeded.
+ * The commit of settled batches, after their exceptions are in the outcomes
+ * table; run in one transaction. A row without an outcome row succeeded.
  */
 export function commitBatchSql(d: Dialect, schema: string, t: SyncTables, c: BatchCommitSql): string[] {
-  const rows = inRangesSql('p.row_no', c.ranges);
-  const at = ts(d, c.attemptedAt);
+  const ranges = mergeRanges(c.batches.flatMap((b) => b.ranges));
+  const lastAt = c.batches.map((b) => b.attemptedAt).reduce((a, b) => (b > a ? b : a), '');
+  const rows = inRangesSql('p.row_no', ranges);
+  const at = attemptedAtSql(d, c.batches);
   const succeededKeys = `SELECT p.record_key FROM ${withOutcome(t)} WHERE ${rows} AND ${outcomeStatus} = 'succeeded'`;
   return [
     `INSERT INTO ${d.relation(schema, 'sync_changelog')} (run_id, sync_name, record_key, op, status, destination_record_id, error_code, error_message, attempted_at)
@@ -85,8 +100,8 @@ FROM ${withOutcome(t)} WHERE ${rows} AND ${outcomeStatus} = 'succeeded'${c.keepR
 SELECT p.record_key, p.op, p.fields_json, ${d.quoteLiteral(c.runId)} FROM ${withOutcome(t)} WHERE ${rows} AND o.status = 'failed'`,
         ]
       : []),
-    ...commitRejectionsSql(d, t, { runId: c.runId, sync: c.sync, ranges: c.ranges, at: c.attemptedAt, quarantineAfterRuns: c.quarantineAfterRuns, hasRejected: c.hasRejected, hadTracked: c.hadTracked }),
-    logRangesSql(d, t, c.runId, 'done', c.ranges, c.attemptedAt),
+    ...commitRejectionsSql(d, t, { runId: c.runId, sync: c.sync, ranges, at: lastAt, quarantineAfterRuns: c.quarantineAfterRuns, hasRejected: c.hasRejected, hadTracked: c.hadTracked }),
+    logRangesSql(d, t, c.runId, 'done', ranges, lastAt),
   ];
 }
 

@@ -38,7 +38,7 @@ export function newlyQuarantinedSql(d: Dialect, t: SyncTables, sync: string, run
 export function releaseStaleRejectionsSql(d: Dialect, t: SyncTables, sync: string): string {
   const r = t.rejections;
   return `DELETE FROM ${r} WHERE sync_name = ${d.quoteLiteral(sync)} AND NOT (
-  (row_hash <> '' AND EXISTS (SELECT 1 FROM ${t.members} AS m WHERE m.invalid_reason IS NULL AND m.record_key = ${r}.record_key AND m.row_hash = ${r}.row_hash))
+  (row_hash <> '' AND EXISTS (SELECT 1 FROM ${t.members} AS m WHERE m.invalid_reason IS NULL AND m.record_key = ${r}.record_key AND ${d.rowHashText('m.row_hash')} = ${r}.row_hash))
   OR (row_hash = '' AND EXISTS (SELECT 1 FROM ${t.snapshot} AS s WHERE s.record_key = ${r}.record_key)
       AND NOT EXISTS (SELECT 1 FROM ${t.members} AS m WHERE m.invalid_reason IS NULL AND m.record_key = ${r}.record_key)))`;
 }
@@ -71,7 +71,7 @@ export function commitRejectionsSql(d: Dialect, t: SyncTables, c: RejectionCommi
   const at = `CAST(${d.quoteLiteral(c.at)} AS ${d.types.timestamp})`;
   const rows = inRangesSql('p.row_no', c.ranges);
   const batch = `${t.plan} AS p LEFT JOIN ${t.outcomes} AS o ON CAST(o.row_no AS BIGINT) = p.row_no`;
-  const same = `q.record_key IS NOT NULL AND q.row_hash = COALESCE(p.row_hash, '') AND ${reason('q')} = ${reason('o')}`;
+  const same = `q.record_key IS NOT NULL AND q.row_hash = COALESCE(${d.rowHashText('p.row_hash')}, '') AND ${reason('q')} = ${reason('o')}`;
   const quarantines = c.quarantineAfterRuns > 0 ? `x.streak >= ${Math.trunc(c.quarantineAfterRuns)}` : '1 = 0';
   const out: string[] = [];
   if (c.hasRejected) {
@@ -79,7 +79,7 @@ export function commitRejectionsSql(d: Dialect, t: SyncTables, c: RejectionCommi
 SELECT ${s}, x.record_key, x.op, x.row_hash, x.error_code, x.error_message, x.streak, x.first_rejected_at, ${at}, ${run},
   CASE WHEN ${quarantines} THEN ${at} END, CASE WHEN ${quarantines} THEN ${run} END
 FROM (
-  SELECT p.record_key, p.op, COALESCE(p.row_hash, '') AS row_hash, o.error_code, o.error_message,
+  SELECT p.record_key, p.op, COALESCE(${d.rowHashText('p.row_hash')}, '') AS row_hash, o.error_code, o.error_message,
     CASE WHEN ${same} THEN q.streak + 1 ELSE 1 END AS streak, CASE WHEN ${same} THEN q.first_rejected_at ELSE ${at} END AS first_rejected_at
   FROM ${batch} LEFT JOIN ${r} AS q ON q.sync_name = ${s} AND q.record_key = p.record_key
   WHERE ${rows} AND o.status = 'rejected'

@@ -8,8 +8,17 @@ import type { Row, WarehouseConnection } from './connection.js';
 
 // require(), not import: importing this CommonJS package from ESM makes Node scan
 // each of its ~100 re-exported files for export names, about 60 ms of start-up.
-const { DuckDBInstance } = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
+const { DuckDBInstance, DuckDBTypeId: TypeId } = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
 type DuckDBInstance = DuckDBInstanceType;
+
+/** DuckDB's memory_limit unless warehouse.settings sets one (see the README's DuckDB section). */
+export const DEFAULT_DUCKDB_MEMORY_LIMIT = '512MB';
+
+/** Column types stream() reads from the vectors itself: text, booleans and integers. */
+const DIRECT_TYPES: ReadonlySet<number> = new Set([
+  TypeId.VARCHAR, TypeId.BOOLEAN, TypeId.TINYINT, TypeId.SMALLINT, TypeId.INTEGER, TypeId.BIGINT,
+  TypeId.UTINYINT, TypeId.USMALLINT, TypeId.UINTEGER, TypeId.UBIGINT, TypeId.HUGEINT, TypeId.UHUGEINT,
+]);
 
 /**
  * Embedded DuckDB. The database file is locked by the operating system for the
@@ -58,7 +67,11 @@ export class DuckDBConnection implements WarehouseConnection {
     };
     // The user's settings (memory_limit, threads, temp_directory, ...) before any work table exists.
     const dialect = new DuckDBDialect();
-    for (const [name, value] of Object.entries(settings)) {
+    const own = Object.keys(settings).map((k) => k.toLowerCase());
+    // DuckDB's own default is 80% of the machine's memory; audsync runs beside other work (an orchestrator's
+    // worker, a CI job), and its working tables spill to disk beyond the limit, so it asks for little by default.
+    const withDefaults = own.includes('memory_limit') || own.includes('max_memory') ? settings : { memory_limit: DEFAULT_DUCKDB_MEMORY_LIMIT, ...settings };
+    for (const [name, value] of Object.entries(withDefaults)) {
       await setUp(`SET GLOBAL ${name} = ${typeof value === 'string' ? dialect.quoteLiteral(value) : String(value)}`, (e) =>
         new ConfigError(`warehouse.settings.${name}: DuckDB refused it: ${firstLine((e as Error).message)}`, {
           hint: "See DuckDB's configuration reference (SELECT * FROM duckdb_settings() lists every setting).",
@@ -106,8 +119,27 @@ export class DuckDBConnection implements WarehouseConnection {
     const reader = await this.instance.connect();
     try {
       const result = await reader.stream(sql);
-      for await (const rows of result.yieldRowObjectJson()) {
-        if (rows.length > 0) yield rows as Row[];
+      const names = result.deduplicatedColumnNames();
+      if (!names.every((_, i) => DIRECT_TYPES.has(result.columnTypeId(i)))) {
+        for await (const rows of result.yieldRowObjectJson()) {
+          if (rows.length > 0) yield rows as Row[];
+        }
+        return;
+      }
+      // Text, booleans and integers are read straight from the vectors (the plan's columns): the same
+      // values the JSON converter gives (integers of 64 bits and more as text), without its per-value dispatch.
+      for await (const chunk of result) {
+        const columns = names.map((_, i) => chunk.getColumnVector(i));
+        const rows: Row[] = new Array<Row>(chunk.rowCount);
+        for (let r = 0; r < chunk.rowCount; r++) {
+          const row: Row = {};
+          for (let c = 0; c < names.length; c++) {
+            const v = columns[c]!.getItem(r) as string | number | boolean | bigint | null;
+            row[names[c]!] = typeof v === 'bigint' ? String(v) : v;
+          }
+          rows[r] = row;
+        }
+        yield rows;
       }
     } catch (e) {
       throw wrap(e, sql);

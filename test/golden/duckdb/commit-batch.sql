@@ -17,8 +17,8 @@ INSERT INTO "audsync"."row_rejections" (sync_name, record_key, op, row_hash, err
 SELECT 's', x.record_key, x.op, x.row_hash, x.error_code, x.error_message, x.streak, x.first_rejected_at, CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMPTZ), 'r1',
   CASE WHEN x.streak >= 3 THEN CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMPTZ) END, CASE WHEN x.streak >= 3 THEN 'r1' END
 FROM (
-  SELECT p.record_key, p.op, COALESCE(p.row_hash, '') AS row_hash, o.error_code, o.error_message,
-    CASE WHEN q.record_key IS NOT NULL AND q.row_hash = COALESCE(p.row_hash, '') AND COALESCE(q.error_code, q.error_message, '') = COALESCE(o.error_code, o.error_message, '') THEN q.streak + 1 ELSE 1 END AS streak, CASE WHEN q.record_key IS NOT NULL AND q.row_hash = COALESCE(p.row_hash, '') AND COALESCE(q.error_code, q.error_message, '') = COALESCE(o.error_code, o.error_message, '') THEN q.first_rejected_at ELSE CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMPTZ) END AS first_rejected_at
+  SELECT p.record_key, p.op, COALESCE(CAST(p.row_hash AS VARCHAR), '') AS row_hash, o.error_code, o.error_message,
+    CASE WHEN q.record_key IS NOT NULL AND q.row_hash = COALESCE(CAST(p.row_hash AS VARCHAR), '') AND COALESCE(q.error_code, q.error_message, '') = COALESCE(o.error_code, o.error_message, '') THEN q.streak + 1 ELSE 1 END AS streak, CASE WHEN q.record_key IS NOT NULL AND q.row_hash = COALESCE(CAST(p.row_hash AS VARCHAR), '') AND COALESCE(q.error_code, q.error_message, '') = COALESCE(o.error_code, o.error_message, '') THEN q.first_rejected_at ELSE CAST('2026-01-01T00:00:00.000Z' AS TIMESTAMPTZ) END AS first_rejected_at
   FROM "audsync"."plan__s" AS p LEFT JOIN "audsync"."outcomes__s" AS o ON CAST(o.row_no AS BIGINT) = p.row_no LEFT JOIN "audsync"."row_rejections" AS q ON q.sync_name = 's' AND q.record_key = p.record_key
   WHERE (p.row_no BETWEEN 1 AND 500 OR p.row_no BETWEEN 1001 AND 1200) AND o.status = 'rejected'
 ) AS x;

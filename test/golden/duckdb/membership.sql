@@ -1,7 +1,16 @@
 CREATE OR REPLACE TEMP TABLE temp.main."members__s" AS
-SELECT record_key, fields_json, md5(fields_json) AS row_hash, invalid_reason
+SELECT record_key, fields_json, hash(fields_json) AS row_hash, invalid_reason
 FROM (
-SELECT 1
+SELECT p.record_key, json_object('tier', p."f_0", 'email', p."f_1") AS fields_json,
+  CASE WHEN p.record_key IS NULL THEN 'null key' WHEN p."f_1" IS NULL THEN 'no usable identifier' END AS invalid_reason
+FROM (
+SELECT CAST(m."id" AS VARCHAR) AS record_key,
+  m."tier" AS "f_0",
+  m."email" AS "f_1"
+FROM (
+select id, tier, email from shop.customers
+) AS m
+) AS p
 ) AS projected;
 
 CREATE OR REPLACE TEMP TABLE temp.main."model_delta__s" AS

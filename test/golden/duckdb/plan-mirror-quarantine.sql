@@ -12,4 +12,4 @@ SELECT row_number() OVER () AS row_no, op, record_key, fields_json, row_hash, de
   WHERE (m.record_key IS NULL OR s.record_key IS NULL OR m.row_hash <> s.row_hash)
 ) AS delta
 WHERE op IN ('add', 'change', 'remove')
-  AND NOT EXISTS (SELECT 1 FROM "audsync"."row_rejections" AS q WHERE q.sync_name = 's' AND q.quarantined_at IS NOT NULL AND q.record_key = delta.record_key AND q.row_hash = COALESCE(delta.row_hash, ''));
+  AND NOT EXISTS (SELECT 1 FROM "audsync"."row_rejections" AS q WHERE q.sync_name = 's' AND q.quarantined_at IS NOT NULL AND q.record_key = delta.record_key AND q.row_hash = COALESCE(CAST(delta.row_hash AS VARCHAR), ''));

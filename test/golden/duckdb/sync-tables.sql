@@ -1,4 +1,4 @@
-CREATE TABLE IF NOT EXISTS "audsync"."snapshot__s" (record_key VARCHAR NOT NULL, fields_json VARCHAR, row_hash VARCHAR, destination_record_id VARCHAR, synced_at TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS "audsync"."snapshot__s" (record_key VARCHAR NOT NULL, fields_json VARCHAR, row_hash UBIGINT, destination_record_id VARCHAR, synced_at TIMESTAMPTZ);
 
 CREATE TABLE IF NOT EXISTS "audsync"."model_keys__m" (record_key VARCHAR NOT NULL);
 
@@ -7,6 +7,8 @@ CREATE TABLE IF NOT EXISTS "audsync"."plan_log__s" (run_id VARCHAR NOT NULL, kin
 CREATE TABLE IF NOT EXISTS "audsync"."outcomes__s" (row_no VARCHAR NOT NULL, status VARCHAR NOT NULL, destination_record_id VARCHAR, error_code VARCHAR, error_message VARCHAR);
 
 CREATE TABLE IF NOT EXISTS "audsync"."pending__s" (record_key VARCHAR NOT NULL, op VARCHAR NOT NULL, fields_json VARCHAR, run_id VARCHAR NOT NULL);
+
+CREATE TABLE IF NOT EXISTS "audsync"."row_hash_seals" (sync_name VARCHAR NOT NULL, seal VARCHAR NOT NULL);
 
 DROP TABLE IF EXISTS "audsync"."members__s";
 
