@@ -1,4 +1,5 @@
 import type { NormalizedConfig } from '../config/normalized-config.js';
+import { hasAlerts } from './has-alerts.js';
 import { alertBaselineSql, alertMemorySql } from '../state/alert-sql.js';
 import { toNumber, type WarehouseConnection } from '../warehouse/connection.js';
 import { readHealth, warehouseTime } from '../sync/sync-health.js';
@@ -35,7 +36,6 @@ async function staleAlerts(conn: WarehouseConnection, config: NormalizedConfig, 
   return out;
 }
 
-const hasAlerts = (config: NormalizedConfig): boolean => Object.values(config.syncs).some((s) => s.alerts !== undefined);
 
 /**
  * After a run: the alerts its outcomes fire (failed, rejected, size change,

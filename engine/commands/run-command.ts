@@ -4,10 +4,8 @@ import { openWarehouse } from '../warehouse/open-warehouse.js';
 import { prepareSync, type PreparedSync } from '../plan/sync-planner.js';
 import { ensureStateTablesSql } from '../state/state-sql.js';
 import { resolveDestinationOptions } from '../sync/destination-connect.js';
-import { dueSyncs } from '../sync/due-syncs.js';
 import type { Reporter } from '../sync/run-events.js';
 import { runSync, type SyncOutcome } from '../sync/sync-run.js';
-import { previewSync } from '../sync/sync-preview.js';
 import { recordPreparationFailure } from '../sync/sync-failure.js';
 import { writeRunResults } from '../sync/run-results.js';
 import { Redactor } from '../config/redactor.js';
@@ -16,7 +14,7 @@ import { modelFileOf, openWorkspace, selectSyncs, unpausedSyncs } from './worksp
 import { runInLanes } from '../sync/sync-lanes.js';
 import { liveRunWriter } from '../sync/live-run-file.js';
 import { readHealth } from '../sync/sync-health.js';
-import { alertAfterRun } from '../alerts/alert-checks.js';
+import { hasAlerts } from '../alerts/has-alerts.js';
 import type { WarehouseConnection } from '../warehouse/connection.js';
 
 export type { SyncOutcome } from '../sync/sync-run.js';
@@ -77,7 +75,8 @@ export async function runCommand(opts: RunOptions, reportTo: Reporter): Promise<
     opts.signal?.aborted ? 'interrupted (signal) before it started' : opts.failFast && outcomes.some(stoppedBad) ? '--fail-fast: an earlier sync did not succeed' : undefined;
   try {
     for (const sql of ensureStateTablesSql(conn.dialect, ws.config.stateSchema)) await conn.execute(sql);
-    if (opts.due) syncs = await dueSyncs(conn, ws.config, syncs, opts.now ?? new Date(), report);
+    // Modules only some runs need are loaded by those runs (--due, plan, alerts): start-up is paid by every run.
+    if (opts.due) syncs = await (await import('../sync/due-syncs.js')).dueSyncs(conn, ws.config, syncs, opts.now ?? new Date(), report);
     live?.start(await readHealth(conn, ws.config.stateSchema), syncs.map((s) => s.name));
     // Every selected sync is checked before any sends, so mistakes show up front.
     const prepared: PreparedSync[] = [];
@@ -101,7 +100,7 @@ export async function runCommand(opts: RunOptions, reportTo: Reporter): Promise<
       if (stop) return skipped(p.sync, stop);
       try {
         return opts.planOnly
-          ? await previewSync(c, ws.config, p, !!opts.fullRefresh, !!opts.force, report)
+          ? await (await import('../sync/sync-preview.js')).previewSync(c, ws.config, p, !!opts.fullRefresh, !!opts.force, report)
           : await runSync({ conn: c, config: ws.config, prepared: p, runId, fullRefresh: !!opts.fullRefresh, force: !!opts.force, signal: opts.signal, redactor, report });
       } catch (e) {
         // Another run holds this sync: the other selected syncs still run; the exit code says one did not.
@@ -113,7 +112,7 @@ export async function runCommand(opts: RunOptions, reportTo: Reporter): Promise<
     // Outcomes in the order the syncs were selected, whatever order the lanes finished in.
     const order = new Map(syncs.map((s, i) => [s.name, i]));
     outcomes.sort((a, b) => (order.get(a.sync) ?? 0) - (order.get(b.sync) ?? 0));
-    if (!opts.planOnly) await alertAfterRun(conn, ws.config, runId, outcomes, report, redactor);
+    if (!opts.planOnly && hasAlerts(ws.config)) await (await import('../alerts/alert-checks.js')).alertAfterRun(conn, ws.config, runId, outcomes, report, redactor);
     return outcomes;
   } finally {
     // Marked finished only after the file lock is released: `status` always finds either the lock's holder live or the database free.

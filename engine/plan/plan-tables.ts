@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Dialect, WorkingScope } from '../dialects/dialect.js';
 
 /** PostgreSQL silently truncates identifiers past 63 bytes (NAMEDATALEN - 1); we never rely on truncation. */
@@ -91,6 +91,8 @@ export function syncTables(dialect: Dialect, schema: string, sync: string, model
 export function tableName(kind: string, name: string): string {
   const full = `${kind}__${name}`;
   if (full.length <= MAX_TABLE_NAME) return full;
+  // node:crypto only for the rare long name: loading it costs every run a few milliseconds of start-up.
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
   return `${kind}__${name.slice(0, MAX_TABLE_NAME - kind.length - 2 - 11)}_${hash}`;
 }

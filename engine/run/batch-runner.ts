@@ -49,26 +49,47 @@ export interface SettledBatch {
   readonly replacesSnapshot: boolean;
 }
 
+/** Counts a batch's outcomes as they come; keeps only the exceptions. */
+class SettledTally {
+  private readonly succeeded: Record<Op, number> = { add: 0, change: 0, remove: 0 };
+  private readonly exceptions: RowOutcome[] = [];
+  private rejected = 0;
+  private failed = 0;
+  private rows = 0;
+  private replacesSnapshot = false;
+
+  /** A plain success: counted, no object kept (the common case, a million times a run). */
+  succeededPlainly(op: PlanOperation): void {
+    this.rows += 1;
+    this.succeeded[op.op] += 1;
+    if (op.op !== 'add' || op.inSnapshot) this.replacesSnapshot = true;
+  }
+
+  add(o: RowOutcome): void {
+    if (o.status === 'succeeded' && o.destinationRecordId === o.operation.destinationRecordId) {
+      this.succeededPlainly(o.operation);
+      return;
+    }
+    this.rows += 1;
+    if (o.status === 'succeeded') {
+      this.succeeded[o.operation.op] += 1;
+      if (o.operation.op !== 'add' || o.operation.inSnapshot) this.replacesSnapshot = true;
+    } else if (o.status === 'rejected') this.rejected += 1;
+    else this.failed += 1;
+    this.exceptions.push(o);
+  }
+
+  settled(batch: BatchRef, attemptedAt: string): SettledBatch {
+    const { rows, exceptions, succeeded, rejected, failed, replacesSnapshot } = this;
+    return { batch, attemptedAt, rows, exceptions, succeeded, rejected, failed, replacesSnapshot };
+  }
+}
+
 /** What a commit needs of a batch's outcomes. */
 export function settledBatch(batch: BatchRef, outcomes: readonly RowOutcome[]): SettledBatch {
-  const succeeded: Record<Op, number> = { add: 0, change: 0, remove: 0 };
-  const exceptions: RowOutcome[] = [];
-  let rejected = 0;
-  let failed = 0;
-  let replacesSnapshot = false;
-  for (const o of outcomes) {
-    const op = o.operation;
-    if (o.status === 'succeeded') {
-      succeeded[op.op] += 1;
-      if (op.op !== 'add' || op.inSnapshot) replacesSnapshot = true;
-      if (o.destinationRecordId !== op.destinationRecordId) exceptions.push(o);
-    } else {
-      if (o.status === 'rejected') rejected += 1;
-      else failed += 1;
-      exceptions.push(o);
-    }
-  }
-  return { batch, attemptedAt: outcomes[0]?.attemptedAt ?? new Date().toISOString(), rows: outcomes.length, exceptions, succeeded, rejected, failed, replacesSnapshot };
+  const tally = new SettledTally();
+  for (const o of outcomes) tally.add(o);
+  return tally.settled(batch, outcomes[0]?.attemptedAt ?? new Date().toISOString());
 }
 
 /**
@@ -265,7 +286,8 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
 
   let dispatched = 0;
   /** The batch's outcomes, or null when the sync stopped before its first attempt (nothing was sent). */
-  const sendWithRetry = async (ops: PlanOperation[], id: string, seq: number, isLast: boolean): Promise<RowOutcome[] | null> => {
+  const sendWithRetry = async (ops: PlanOperation[], ref: BatchRef, seq: number, isLast: boolean): Promise<SettledBatch | null> => {
+    const id = ref.id;
     let lastReason = '';
     let interruptedWait = false;
     for (let attempt = 1; attempt <= o.maxAttempts; attempt++) {
@@ -278,7 +300,7 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
       try {
         const batch: Batch = { id, operations: ops, attempt, seq, isLast };
         const results = await o.client.sendBatch(batch);
-        return toOutcomes(ops, results, at, o.redact);
+        return settleResults(ref, ops, results, at, o.redact);
       } catch (e) {
         if (e instanceof DestinationError && !e.retryable) throw e;
         const err = e as Error & { code?: string };
@@ -302,7 +324,10 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
       : interruptedWait
         ? `interrupted (signal) while waiting to retry after: ${lastReason}`
         : `gave up after ${o.maxAttempts} attempts: ${lastReason}`;
-    return ops.map((op) => ({ operation: op, status: 'failed', destinationRecordId: null, errorCode: 'transient', errorMessage: message, attemptedAt: at }));
+    return settledBatch(
+      ref,
+      ops.map((op) => ({ operation: op, status: 'failed', destinationRecordId: null, errorCode: 'transient', errorMessage: message, attemptedAt: at })),
+    );
   };
 
   const dispatch = (ops: PlanOperation[]): void => {
@@ -321,9 +346,9 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
         return;
       }
       dispatchedRanges.push(...ref.ranges);
-      let outcomes: RowOutcome[] | null;
+      let settled: SettledBatch | null;
       try {
-        outcomes = await sendWithRetry(ops, ref.id, seq, isLast);
+        settled = await sendWithRetry(ops, ref, seq, isLast);
       } catch (e) {
         fatal ??= e as Error;
         // Refused whole and for good (bad credentials, a missing list): nothing of it was applied, so its
@@ -331,12 +356,12 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
         if (e instanceof DestinationError) refusedRanges.push(...ref.ranges);
         return;
       }
-      if (outcomes === null) {
+      if (settled === null) {
         refusedRanges.push(...ref.ranges);
         return;
       }
       if (untrusted()) return;
-      settle(settledBatch(ref, outcomes));
+      settle(settled);
     })();
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
@@ -380,32 +405,27 @@ export async function runBatches(rows: AsyncIterable<Row[]>, o: BatchRunnerOptio
   return { progress: progress(), fatal, interrupted: o.signal?.aborted === true, dispatched: subtractRanges(dispatchedRanges, refusedRanges) };
 }
 
-function toOutcomes(ops: PlanOperation[], results: RowResult[], at: string, redact: (s: string) => string): RowOutcome[] {
+/** A batch's answers, checked against its operations, as a commit needs them. */
+function settleResults(batch: BatchRef, ops: PlanOperation[], results: RowResult[], at: string, redact: (s: string) => string): SettledBatch {
+  const tally = new SettledTally();
   if (!Array.isArray(results) || results.length !== ops.length) {
     // A destination that loses track of rows must not have them counted as sent.
-    return ops.map((op) => ({
-      operation: op,
-      status: 'failed',
-      destinationRecordId: null,
-      errorCode: 'result_mismatch',
-      errorMessage: `destination returned ${Array.isArray(results) ? results.length : 'no'} results for ${ops.length} operations`,
-      attemptedAt: at,
-    }));
+    const message = `destination returned ${Array.isArray(results) ? results.length : 'no'} results for ${ops.length} operations`;
+    for (const op of ops) tally.add({ operation: op, status: 'failed', destinationRecordId: null, errorCode: 'result_mismatch', errorMessage: message, attemptedAt: at });
+    return tally.settled(batch, at);
   }
-  return ops.map((op, i) => {
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
     const r = results[i]!;
     if (r.status === 'succeeded') {
-      return { operation: op, status: 'succeeded', destinationRecordId: r.id ?? op.destinationRecordId, errorCode: null, errorMessage: null, attemptedAt: at };
+      const id = r.id ?? op.destinationRecordId;
+      if (id === op.destinationRecordId) tally.succeededPlainly(op);
+      else tally.add({ operation: op, status: 'succeeded', destinationRecordId: id, errorCode: null, errorMessage: null, attemptedAt: at });
+    } else {
+      tally.add({ operation: op, status: r.status, destinationRecordId: op.destinationRecordId, errorCode: r.code ?? null, errorMessage: redact(r.message).slice(0, 1000), attemptedAt: at });
     }
-    return {
-      operation: op,
-      status: r.status,
-      destinationRecordId: op.destinationRecordId,
-      errorCode: r.code ?? null,
-      errorMessage: redact(r.message).slice(0, 1000),
-      attemptedAt: at,
-    };
-  });
+  }
+  return tally.settled(batch, at);
 }
 
 const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);

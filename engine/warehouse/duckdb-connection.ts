@@ -130,8 +130,10 @@ export class DuckDBConnection implements WarehouseConnection {
       // values the JSON converter gives (integers of 64 bits and more as text), without its per-value dispatch.
       for await (const chunk of result) {
         const columns = names.map((_, i) => chunk.getColumnVector(i));
-        const rows: Row[] = new Array<Row>(chunk.rowCount);
-        for (let r = 0; r < chunk.rowCount; r++) {
+        // rowCount is a native call: read once per chunk.
+        const n = chunk.rowCount;
+        const rows: Row[] = new Array<Row>(n);
+        for (let r = 0; r < n; r++) {
           const row: Row = {};
           for (let c = 0; c < names.length; c++) {
             const v = columns[c]!.getItem(r) as string | number | boolean | bigint | null;
