@@ -13,7 +13,6 @@ export function ensureSyncTablesSql(d: Dialect, t: SyncTables): string[] {
     // Every outcomes column is text: the bulk writer appends strings, the commit casts.
     `CREATE TABLE IF NOT EXISTS ${t.outcomes} (row_no ${text} NOT NULL, status ${text} NOT NULL, destination_record_id ${text}, error_code ${text}, error_message ${text})`,
     `CREATE TABLE IF NOT EXISTS ${t.pending} (record_key ${text} NOT NULL, op ${text} NOT NULL, fields_json ${text}, run_id ${text} NOT NULL)`,
-    ...(d.rowHashSeal ? [`CREATE TABLE IF NOT EXISTS ${t.rowHashSeals} (sync_name ${text} NOT NULL, seal ${text} NOT NULL)`] : []),
     ...t.retired.map((r) => d.dropTable(r)),
   ];
 }
@@ -25,13 +24,14 @@ export function ensureSyncTablesSql(d: Dialect, t: SyncTables): string[] {
  * sends read them again (createPlanSql's `fieldsFrom`), so a run over millions
  * of unchanged members holds a key and a hash per member, not their fields.
  */
-/**
- * Where the row hash is sealed (Dialect.rowHashSeal): the snapshot's hash
- * column type, the seal its hashes were made with, and the engine's seal now.
- */
-export function rowHashStateSql(d: Dialect, t: SyncTables, sync: string, seal: string): string {
-  return `SELECT (SELECT data_type FROM information_schema.columns WHERE table_schema = ${d.quoteLiteral(t.schema)} AND table_name = ${d.quoteLiteral(t.snapshotName)} AND column_name = 'row_hash') AS column_type,
-  (SELECT seal FROM ${t.rowHashSeals} WHERE sync_name = ${d.quoteLiteral(sync)}) AS stored, ${seal} AS current_seal`;
+/** The seal the sync's snapshot hashes were made with, and the engine's seal now (Dialect.rowHashSeal). */
+export function rowHashSealsSql(d: Dialect, t: SyncTables, sync: string, seal: string): string {
+  return `SELECT (SELECT seal FROM ${t.rowHashSeals} WHERE sync_name = ${d.quoteLiteral(sync)}) AS stored, ${seal} AS current_seal`;
+}
+
+/** The declared type of the snapshot's hash column (md5 text before the row hash was sealed). */
+export function rowHashColumnTypeSql(d: Dialect, t: SyncTables): string {
+  return `SELECT data_type FROM information_schema.columns WHERE table_schema = ${d.quoteLiteral(t.schema)} AND table_name = ${d.quoteLiteral(t.snapshotName)} AND column_name = 'row_hash'`;
 }
 
 /**

@@ -16,7 +16,8 @@ import {
   planDuplicateKeysSql,
   rejectionCountsSql,
   resealRowHashesSql,
-  rowHashStateSql,
+  rowHashColumnTypeSql,
+  rowHashSealsSql,
   snapshotCountSql,
 } from './plan-sql.js';
 
@@ -118,9 +119,11 @@ export async function ensureSyncTables(conn: WarehouseConnection, prepared: Prep
   const seal = d.rowHashSeal;
   if (seal === null) return;
   // Hashes of another function would make every member look changed: they are computed again first.
-  const [state] = await conn.query(rowHashStateSql(d, t, prepared.sync.name, seal));
-  const convert = String(state?.column_type ?? d.rowHashType).toUpperCase() !== d.rowHashType.toUpperCase();
-  if (!convert && state?.stored !== null && state?.stored === state?.current_seal) return;
+  // A seal that matches is the usual case, told by one tiny query; only without it is the column's type read.
+  const [seals] = await conn.query(rowHashSealsSql(d, t, prepared.sync.name, seal));
+  if (seals?.stored !== null && seals?.stored !== undefined && seals.stored === seals.current_seal) return;
+  const [column] = await conn.query(rowHashColumnTypeSql(d, t));
+  const convert = String(column?.data_type ?? d.rowHashType).toUpperCase() !== d.rowHashType.toUpperCase();
   await conn.transaction(async () => {
     for (const sql of resealRowHashesSql(d, t, prepared.sync.name, seal, convert)) await conn.execute(sql);
   });

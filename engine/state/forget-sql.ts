@@ -1,5 +1,5 @@
 import type { Dialect } from '../dialects/dialect.js';
-import { REJECTIONS_TABLE, type SyncTables } from '../plan/plan-tables.js';
+import { REJECTIONS_TABLE, ROW_HASH_SEALS_TABLE, type SyncTables } from '../plan/plan-tables.js';
 
 /**
  * The tables that hold one sync's state: what the destination was acknowledged
@@ -7,11 +7,19 @@ import { REJECTIONS_TABLE, type SyncTables } from '../plan/plan-tables.js';
  * them between runs (PostgreSQL keeps them unlogged in the state schema).
  */
 export function syncStateRelations(t: SyncTables): string[] {
-  return [t.snapshot, t.plan, t.planLog, t.outcomes, t.pending, t.members, t.modelDelta, ...t.retired];
+  return [t.snapshot, t.plan, t.planLog, t.outcomes, t.pending, t.members, t.modelDelta, t.planKeys, ...t.retired];
 }
 
 /** Governance tables with a sync_name column: a sync's history, for `prune`. */
 export const HISTORY_TABLES = ['sync_runs', 'sync_changelog', 'sync_run_metrics', 'destination_jobs', REJECTIONS_TABLE] as const;
+
+/** The sync's row of row_hash_seals, where the warehouse seals its row hash: it describes the snapshot being dropped. */
+function sealRows(d: Dialect, schema: string, sync: string): Array<{ table: string; count: string; remove: string }> {
+  if (d.rowHashSeal === null) return [];
+  const seals = d.relation(schema, ROW_HASH_SEALS_TABLE);
+  const s = d.quoteLiteral(sync);
+  return [{ table: ROW_HASH_SEALS_TABLE, count: `SELECT count(*) AS n FROM ${seals} WHERE sync_name = ${s}`, remove: `DELETE FROM ${seals} WHERE sync_name = ${s}` }];
+}
 
 /** Rows `reset` drops beside the tables: quarantine and jobs still pending (they point into the snapshot being forgotten). */
 export function resetRowsSql(d: Dialect, schema: string, sync: string): Array<{ table: string; count: string; remove: string }> {
@@ -19,6 +27,7 @@ export function resetRowsSql(d: Dialect, schema: string, sync: string): Array<{ 
   const rejections = d.relation(schema, REJECTIONS_TABLE);
   const jobs = d.relation(schema, 'destination_jobs');
   return [
+    ...sealRows(d, schema, sync),
     { table: REJECTIONS_TABLE, count: `SELECT count(*) AS n FROM ${rejections} WHERE sync_name = ${s}`, remove: `DELETE FROM ${rejections} WHERE sync_name = ${s}` },
     {
       table: 'destination_jobs (pending)',
@@ -31,11 +40,14 @@ export function resetRowsSql(d: Dialect, schema: string, sync: string): Array<{ 
 /** Every row of a sync in the governance tables, for `prune` of a sync no longer in the config. */
 export function historyRowsSql(d: Dialect, schema: string, sync: string): Array<{ table: string; count: string; remove: string }> {
   const s = d.quoteLiteral(sync);
-  return HISTORY_TABLES.map((name) => ({
-    table: name,
-    count: `SELECT count(*) AS n FROM ${d.relation(schema, name)} WHERE sync_name = ${s}`,
-    remove: `DELETE FROM ${d.relation(schema, name)} WHERE sync_name = ${s}`,
-  }));
+  return [
+    ...HISTORY_TABLES.map((name) => ({
+      table: name,
+      count: `SELECT count(*) AS n FROM ${d.relation(schema, name)} WHERE sync_name = ${s}`,
+      remove: `DELETE FROM ${d.relation(schema, name)} WHERE sync_name = ${s}`,
+    })),
+    ...sealRows(d, schema, sync),
+  ];
 }
 
 /** Every sync the state has a run of, with the model of its latest run. */

@@ -1,5 +1,5 @@
 import type { Dialect } from '../dialects/dialect.js';
-import { REJECTIONS_TABLE, type SyncTables } from '../plan/plan-tables.js';
+import { REJECTIONS_TABLE, ROW_HASH_SEALS_TABLE, type SyncTables } from '../plan/plan-tables.js';
 import { createRejectionsTableSql } from './rejection-sql.js';
 import { createAlertLogSql } from './alert-sql.js';
 
@@ -30,6 +30,8 @@ export function ensureStateTablesSql(d: Dialect, schema: string): string[] {
       model ${text} NOT NULL, record_key ${text} NOT NULL, event ${text} NOT NULL, run_id ${text} NOT NULL, occurred_at ${timestamp} NOT NULL)`,
     createRejectionsTableSql(d, schema),
     createAlertLogSql(d, schema),
+    // Shared by every sync, so created here, before syncs run side by side (--threads) and race to create it.
+    ...(d.rowHashSeal ? [`CREATE TABLE IF NOT EXISTS ${r(ROW_HASH_SEALS_TABLE)} (sync_name ${text} NOT NULL, seal ${text} NOT NULL)`] : []),
     // Columns are only ever added at the end: CREATE OR REPLACE VIEW keeps existing columns in place.
     `CREATE OR REPLACE VIEW ${r('sync_health')} AS
       WITH ranked AS (

@@ -8,8 +8,6 @@ CREATE TABLE IF NOT EXISTS "audsync"."outcomes__s" (row_no VARCHAR NOT NULL, sta
 
 CREATE TABLE IF NOT EXISTS "audsync"."pending__s" (record_key VARCHAR NOT NULL, op VARCHAR NOT NULL, fields_json VARCHAR, run_id VARCHAR NOT NULL);
 
-CREATE TABLE IF NOT EXISTS "audsync"."row_hash_seals" (sync_name VARCHAR NOT NULL, seal VARCHAR NOT NULL);
-
 DROP TABLE IF EXISTS "audsync"."members__s";
 
 DROP TABLE IF EXISTS "audsync"."model_delta__s";
