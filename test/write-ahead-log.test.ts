@@ -212,8 +212,8 @@ describe.each(warehouses)('write-ahead log on $name', (wh) => {
     expect(refreshed.size).toBe(4_000);
   });
 
-  // 4 trials per warehouse in the everyday suite (each a fresh random draw); AUDSYNC_WAL_TRIALS=50 for a deeper soak.
-  const trials = Number(process.env.AUDSYNC_WAL_TRIALS ?? 4);
+  // 20 trials per warehouse in the everyday suite, each a fresh random draw; AUDSYNC_WAL_TRIALS=100 for a deeper soak.
+  const trials = Number(process.env.AUDSYNC_WAL_TRIALS ?? 20);
   it(`${trials} kill -9 trials at random moments, with random audience changes between kill and rerun, each converge`, async () => {
     p = await createFixture(wh, hook, 60, { batchSize: 4 });
     expect((await run()).code).toBe(0);
