@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'dist', 'engine', 'cli', 'bin.js');
+const CLI = path.join(ROOT, 'dist', 'cli', 'bin.js');
 const SERVER = process.env.AUDSYNC_BENCH_POSTGRES_URL ?? process.env.AUDSYNC_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROWS = Number(process.env.BENCH_PG_ROWS ?? 1_000_000);
 const REPS = Number(process.env.BENCH_REPS ?? 3);

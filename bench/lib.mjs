@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(BENCH_DIR, '..');
 /** The CLI the benchmarks run: dist/, or the snapshot of it taken by useDistSnapshot(). */
-export let CLI = path.join(ROOT, 'dist', 'engine', 'cli', 'bin.js');
+export let CLI = path.join(ROOT, 'dist', 'cli', 'bin.js');
 export let DIST = path.join(ROOT, 'dist');
 /** Generated data lives here (git-ignored) and is deleted at the end of each benchmark. */
 export const DATA_ROOT = path.join(BENCH_DIR, '.data');
@@ -69,7 +69,7 @@ function useDistSnapshot() {
   };
   for (const part of ['engine', 'destinations']) copy(path.join(ROOT, 'dist', part), path.join(snap, 'dist', part));
   DIST = path.join(snap, 'dist');
-  CLI = path.join(DIST, 'engine', 'cli', 'bin.js');
+  CLI = path.join(DIST, 'cli', 'bin.js');
 }
 
 // ---------------------------------------------------------------- scratch dirs
@@ -413,7 +413,7 @@ export function hasTimeV() {
 }
 
 /**
- * Runs `node dist/engine/cli/bin.js <args> --config <config> --json` and times it
+ * Runs `node dist/cli/bin.js <args> --config <config> --json` and times it
  * from spawn to exit. Options: timings (AUDSYNC_TIMINGS_FILE), timeV (wrap in
  * /usr/bin/time -v for the peak RSS), probe (preload bench/probe.mjs: per-statement
  * SQL times and start-up marks), cpuProf (a V8 CPU profile into that folder).

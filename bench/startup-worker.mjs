@@ -24,7 +24,7 @@ const time = async (name, fn) => {
   }
 };
 
-await time('import_cli_ms', () => mod('engine/cli/cli.js'));
+await time('import_cli_ms', () => mod('cli/cli.js'));
 await time('import_jiti_ms', () => import('jiti'));
 const run = await time('import_run_command_ms', () => mod('engine/commands/run-command.js'));
 const ws = await time('import_workspace_ms', () => mod('engine/commands/workspace.js'));

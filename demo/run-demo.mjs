@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { seed } from './seed-data.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const bin = path.join(root, 'dist', 'engine', 'cli', 'bin.js');
+const bin = path.join(root, 'dist', 'cli', 'bin.js');
 const audsync = (...args) => spawnSync(process.execPath, [bin, ...args], { cwd: root, stdio: 'inherit' }).status ?? 1;
 
 console.log(`sample data: ${await seed(path.join(root, 'warehouse.duckdb'))}`);

@@ -1,4 +1,4 @@
-import type { DestinationDefinition } from '../engine/destination/destination-api.js';
+import type { DestinationCatalog, DestinationDefinition } from '../engine/destination/index.js';
 
 type Loader = () => Promise<DestinationDefinition<unknown>>;
 const as = (d: unknown): DestinationDefinition<unknown> => d as DestinationDefinition<unknown>;
@@ -31,3 +31,6 @@ export async function loadBuiltinDestinations(types: Iterable<string>): Promise<
   }
   return out;
 }
+
+/** The built-in destinations as the catalog the CLI hands to the engine. */
+export const BUILTIN_DESTINATIONS: DestinationCatalog = { types: Object.keys(BUILTIN_DESTINATION_LOADERS), load: loadBuiltinDestinations };

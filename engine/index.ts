@@ -1,6 +1,6 @@
 /** The public API of the `audsync` package: what a config file and a custom destination import. */
 export { defineConfig } from './config/define-config.js';
-export { env, type EnvRef, type Secret } from './config/env-ref.js';
+export { env, type EnvRef, type Secret } from './vocabulary/env-ref.js';
 export type {
   AudsyncConfig,
   SyncConfig,

@@ -181,6 +181,9 @@ describe('the packed package', () => {
       expect(run.status, run.stderr).toBe(0);
       const status = spawnSync(bin, ['status', '--json'], { cwd: proj, encoding: 'utf8' });
       expect(JSON.parse(status.stdout.trim().split('\n')[0]!)).toMatchObject({ sync_name: 'active_customers_to_file', last_status: 'success', members: 2 });
+      // A destination of the user's own imports the kit by its published name.
+      const kit = spawnSync(process.execPath, ['--input-type=module', '-e', "const k = await import('audsync/destination'); console.log(typeof k.defineDestination, typeof k.sendHttp, typeof k.RateLimiter)"], { cwd: proj, encoding: 'utf8' });
+      expect(kit.stdout.trim(), kit.stderr).toBe('function function function');
       const files = execFileSync('tar', ['-tzf', path.join(dir, tgz)], { encoding: 'utf8' });
       expect(files).not.toMatch(/package\/test\//);
       expect(files).toMatch(/package\/macros\/hashing\.sql/);

@@ -11,7 +11,8 @@ import { CliProject, finished } from './support/cli-project.js';
  * batch, the way Customer Match uploads finish hours later.
  */
 const CONFIG = `import fs from 'node:fs';
-import { defineConfig, defineDestination } from 'audsync';
+import { defineConfig } from 'audsync';
+import { defineDestination } from 'audsync/destination';
 
 const jobsDone = () => fs.existsSync('jobs-done');
 

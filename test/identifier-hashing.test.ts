@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { IdentifierKind } from '../engine/compile/identifier-kinds.js';
+import type { IdentifierKind } from '../engine/vocabulary/identifier-kinds.js';
 import { availableConnections } from './support/warehouse-connections.js';
 
 /**

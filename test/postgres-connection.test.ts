@@ -2,7 +2,7 @@ import os from 'node:os';
 import { createHash } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { env } from '../engine/config/env-ref.js';
+import { env } from '../engine/vocabulary/env-ref.js';
 import { ConfigError, LockError, WarehouseError } from '../engine/errors.js';
 import { PostgresDialect } from '../engine/dialects/postgres/postgres-dialect.js';
 import { PostgresConnection, copyTextLine, runLockKey, sessionSettingsProblem } from '../engine/warehouse/postgres-connection.js';

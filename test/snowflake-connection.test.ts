@@ -4,13 +4,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCommand } from '../engine/commands/run-command.js';
+import { BUILTIN_DESTINATIONS } from '../destinations/index.js';
 import type { RunEvent } from '../engine/sync/run-events.js';
 import { TemplateCompiler } from '../engine/compile/template-compiler.js';
 import type { NormalizedConfig } from '../engine/config/normalized-config.js';
 import type { WarehouseType } from '../engine/config/config-types.js';
 import type { SnowflakeWarehouseConfig } from '../engine/config/config-types.js';
 import { validateConfig } from '../engine/config/config-validate.js';
-import { env } from '../engine/config/env-ref.js';
+import { env } from '../engine/vocabulary/env-ref.js';
 import { defineDestination } from '../engine/destination/destination-api.js';
 import { ConfigError, LockError, WarehouseError } from '../engine/errors.js';
 import { ensureSyncTables, planSync, prepareSync } from '../engine/plan/sync-planner.js';
@@ -388,7 +389,7 @@ describe('audsync run on Snowflake (in-process, through the fake)', () => {
 
     const run = async (): Promise<RunEvent[]> => {
       const events: RunEvent[] = [];
-      await runCommand({ config: path.join(project, 'audsync.config.ts'), force: true }, (e) => events.push(e));
+      await runCommand({ config: path.join(project, 'audsync.config.ts'), destinations: BUILTIN_DESTINATIONS, force: true }, (e) => events.push(e));
       return events;
     };
     const finished = (events: RunEvent[]) => events.find((e) => e.event === 'sync_finished') as Extract<RunEvent, { event: 'sync_finished' }>;

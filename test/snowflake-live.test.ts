@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SnowflakeWarehouseConfig } from '../engine/config/config-types.js';
-import { env } from '../engine/config/env-ref.js';
+import { env } from '../engine/vocabulary/env-ref.js';
 import { LockError, WarehouseError } from '../engine/errors.js';
 import { SnowflakeConnection } from '../engine/warehouse/snowflake-connection.js';
 

@@ -4,13 +4,13 @@ import { parseCron } from '../engine/config/cron-schedule.js';
 import { formatDuration, parseDuration } from '../engine/config/duration.js';
 import { warehouseTime } from '../engine/sync/sync-health.js';
 import { parseJsonLossless } from '../engine/destination/lossless-json.js';
-import { parseRetryAfter, retryDelayMs, MAX_BACKOFF_MS } from '../engine/run/retry-policy.js';
+import { parseRetryAfter, retryDelayMs, MAX_BACKOFF_MS } from '../engine/destination/retry-policy.js';
 import { signWebhook } from '../engine/destination/standard-webhooks.js';
 import { csvLine } from '../destinations/file/csv-line.js';
-import { env, resolveSecret } from '../engine/config/env-ref.js';
+import { env, resolveSecret } from '../engine/vocabulary/env-ref.js';
 import { ConfigError } from '../engine/errors.js';
-import { Redactor } from '../engine/config/redactor.js';
-import { RateLimiter, type LimiterClock } from '../engine/run/rate-limiter.js';
+import { Redactor } from '../engine/vocabulary/redactor.js';
+import { RateLimiter, type LimiterClock } from '../engine/destination/rate-limiter.js';
 import { inRangesSql, mergeRanges, rangesOf, subtractRanges } from '../engine/plan/row-ranges.js';
 
 describe('durations and warehouse timestamps', () => {

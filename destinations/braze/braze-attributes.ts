@@ -1,4 +1,4 @@
-import type { JsonValue, Operation } from '../../engine/destination/destination-api.js';
+import type { JsonValue, Operation } from '../../engine/destination/index.js';
 import type { BrazeTarget } from './braze-target.js';
 
 /** Mapped field that, when present, names the Braze user instead of the record key. */

@@ -1,4 +1,4 @@
-import type { Operation, RowResult } from '../../engine/destination/destination-api.js';
+import type { Operation, RowResult } from '../../engine/destination/index.js';
 import type { BrazeTarget } from './braze-target.js';
 import { BRAZE_SUBSCRIPTION_MAX_IDS } from './braze-limits.js';
 import { externalIdOf } from './braze-attributes.js';

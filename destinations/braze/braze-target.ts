@@ -1,5 +1,4 @@
-import { ConfigError } from '../../engine/errors.js';
-import type { OptionSpec } from '../../engine/destination/destination-api.js';
+import { ConfigError, type OptionSpec } from '../../engine/destination/index.js';
 import { BRAZE_ATTRIBUTE_NAME_MAX } from './braze-limits.js';
 
 /** The sync's `target` for Braze, as the connector uses it. */

@@ -1,6 +1,4 @@
-import { defineDestination, type Batch, type DestinationContext, type RowResult } from '../../engine/destination/destination-api.js';
-import { ConfigError } from '../../engine/errors.js';
-import { RateLimiter } from '../../engine/run/rate-limiter.js';
+import { defineDestination, type Batch, type DestinationContext, type RowResult, ConfigError, RateLimiter } from '../../engine/destination/index.js';
 import { BRAZE_DEFAULT_CONCURRENCY, BRAZE_SUBSCRIPTION_REQUESTS_PER_SECOND, BRAZE_TRACK_MAX_OBJECTS, BRAZE_TRACK_REQUESTS_PER_SECOND } from './braze-limits.js';
 import { BRAZE_TARGET_OPTIONS, readBrazeTarget } from './braze-target.js';
 import { attributesFor } from './braze-attributes.js';

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../../engine/destination/destination-api.js';
+import type { JsonValue } from '../../engine/destination/index.js';
 
 /** One RFC 4180 CSV line: fields with commas, quotes or line breaks are quoted. */
 export function csvLine(values: readonly (JsonValue | undefined)[]): string {

@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { defineDestination, type Batch, type DestinationContext, type RowResult } from '../../engine/destination/destination-api.js';
-import { DestinationError } from '../../engine/errors.js';
+import { defineDestination, type Batch, type DestinationContext, type RowResult, DestinationError } from '../../engine/destination/index.js';
 import { csvLine } from './csv-line.js';
 import { completeLength, headerMismatch } from './file-repair.js';
 

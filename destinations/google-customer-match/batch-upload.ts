@@ -1,4 +1,4 @@
-import type { Batch, JsonValue, Operation, RowResult } from '../../engine/destination/destination-api.js';
+import type { Batch, JsonValue, Operation, RowResult } from '../../engine/destination/index.js';
 import { buildMember, droppedIdentifiers, type CustomerMatchMember } from './customer-match-member.js';
 import type { CustomerMatchTransport, UploadKind } from './customer-match-transport.js';
 

@@ -1,4 +1,4 @@
-import type { IdentifierSpec, JsonValue } from '../../engine/destination/destination-api.js';
+import type { IdentifierSpec, JsonValue } from '../../engine/destination/index.js';
 import { GOOGLE_MAX_IDENTIFIERS_PER_USER } from './google-limits.js';
 
 /**
@@ -40,7 +40,7 @@ export interface MemberConsent {
 export const MEMBER_FIELDS = ['email', 'phone', 'first_name', 'last_name', 'country_code', 'postal_code', 'mobile_id', 'third_party_user_id'] as const;
 export type MemberField = (typeof MEMBER_FIELDS)[number];
 
-/** How the warehouse normalizes and hashes each identifier field (engine/compile/identifier-kinds.ts). */
+/** How the warehouse normalizes and hashes each identifier field (engine/vocabulary/identifier-kinds.ts). */
 export const MEMBER_IDENTIFIERS: Record<string, IdentifierSpec> = {
   // Google's rule: trim, lower case, and for gmail.com / googlemail.com drop dots and +tag.
   email: { kind: 'email_google' },

@@ -1,4 +1,4 @@
-import type { JobUpdate, JsonValue, PendingJob } from '../../engine/destination/destination-api.js';
+import type { JobUpdate, JsonValue, PendingJob } from '../../engine/destination/index.js';
 import type { CustomerMatchMember } from './customer-match-member.js';
 
 /** Add people to the list, or take them off it. */

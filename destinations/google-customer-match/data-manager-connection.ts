@@ -1,6 +1,4 @@
-import { ConfigError } from '../../engine/errors.js';
-import { resolveSecret } from '../../engine/config/env-ref.js';
-import type { DestinationContext } from '../../engine/destination/destination-api.js';
+import { ConfigError, resolveSecret, type DestinationContext } from '../../engine/destination/index.js';
 import { checkGoogleConfig } from './google-config-check.js';
 import { DataManagerHttp, type CredentialNames } from './data-manager-http.js';
 import { DATA_MANAGER_API_VERSION, DATA_MANAGER_HOST, DATA_MANAGER_SCOPE } from './data-manager-limits.js';

@@ -1,6 +1,4 @@
-import { DestinationError } from '../../engine/errors.js';
-import { joinUrl, sendHttp } from '../../engine/destination/http-client.js';
-import { parseRetryAfter } from '../../engine/run/retry-policy.js';
+import { DestinationError, joinUrl, sendHttp, parseRetryAfter } from '../../engine/destination/index.js';
 import { describeDmFailure, hasReason, parseDmFailure, type DmFailure } from './data-manager-failure.js';
 import type { AccessTokenSource } from './token-cache.js';
 

@@ -1,4 +1,4 @@
-import type { JsonValue, ValidationProblem } from '../../engine/destination/destination-api.js';
+import type { JsonValue, ValidationProblem } from '../../engine/destination/index.js';
 import { CONSENT_STATUSES, type Consent } from './google-settings.js';
 import { DM_MAX_DESTINATIONS_PER_REQUEST } from './data-manager-limits.js';
 

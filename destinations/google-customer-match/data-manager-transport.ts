@@ -1,5 +1,4 @@
-import { DestinationError } from '../../engine/errors.js';
-import type { JobUpdate, JsonValue, PendingJob } from '../../engine/destination/destination-api.js';
+import { DestinationError, type JobUpdate, type JsonValue, type PendingJob } from '../../engine/destination/index.js';
 import type { CustomerMatchMember, MemberConsent } from './customer-match-member.js';
 import type { CustomerMatchTransport, MemberOutcome, UploadKind, UploadResult } from './customer-match-transport.js';
 import { DataManagerRefusal, type DataManagerHttp } from './data-manager-http.js';

@@ -1,4 +1,4 @@
-import type { ValidationInput, ValidationProblem } from '../../engine/destination/destination-api.js';
+import type { ValidationInput, ValidationProblem } from '../../engine/destination/index.js';
 import { ADDRESS_FIELDS, CONSENT_FIELDS } from './customer-match-member.js';
 import { DM_MAX_MEMBERS_PER_REQUEST } from './data-manager-limits.js';
 import { parseDataManagerTarget } from './data-manager-target.js';

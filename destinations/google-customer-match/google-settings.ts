@@ -1,6 +1,4 @@
-import { ConfigError } from '../../engine/errors.js';
-import { resolveSecret, type Secret } from '../../engine/config/env-ref.js';
-import type { DestinationContext } from '../../engine/destination/destination-api.js';
+import { ConfigError, resolveSecret, type Secret, type DestinationContext } from '../../engine/destination/index.js';
 import { ADDRESS_FIELDS, MEMBER_FIELDS, STANDALONE_FIELDS } from './customer-match-member.js';
 import { GOOGLE_ADS_API_VERSION, GOOGLE_ADS_HOST, GOOGLE_OAUTH_TOKEN_URL } from './google-limits.js';
 

@@ -1,4 +1,4 @@
-import { defineDestination, type Batch, type DestinationContext, type RowResult } from '../../engine/destination/destination-api.js';
+import { defineDestination, type Batch, type DestinationContext, type RowResult } from '../../engine/destination/index.js';
 import { uploadBatch } from './batch-upload.js';
 import { MEMBER_IDENTIFIERS } from './customer-match-member.js';
 import type { CustomerMatchTransport } from './customer-match-transport.js';

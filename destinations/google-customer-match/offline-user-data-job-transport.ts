@@ -1,5 +1,4 @@
-import { DestinationError } from '../../engine/errors.js';
-import type { JobUpdate, JsonValue, PendingJob } from '../../engine/destination/destination-api.js';
+import { DestinationError, type JobUpdate, type JsonValue, type PendingJob } from '../../engine/destination/index.js';
 import type { CustomerMatchMember } from './customer-match-member.js';
 import { countIdentifiers } from './customer-match-member.js';
 import type { CustomerMatchTransport, MemberOutcome, UploadKind, UploadResult } from './customer-match-transport.js';

@@ -1,7 +1,5 @@
 import { createHash, createPrivateKey, createSign, type KeyObject } from 'node:crypto';
-import { ConfigError, DestinationError } from '../../engine/errors.js';
-import { isTransientStatus, sendHttp } from '../../engine/destination/http-client.js';
-import { parseRetryAfter } from '../../engine/run/retry-policy.js';
+import { ConfigError, DestinationError, isTransientStatus, sendHttp, parseRetryAfter } from '../../engine/destination/index.js';
 import { GOOGLE_OAUTH_TOKEN_URL, TOKEN_DEFAULT_TTL_S, TOKEN_EXPIRY_MARGIN_MS } from './google-limits.js';
 import { CachedToken, type AccessTokenSource, type MintedToken } from './token-cache.js';
 

@@ -1,4 +1,4 @@
-import type { Operation, RowResult } from '../../engine/destination/destination-api.js';
+import type { Operation, RowResult } from '../../engine/destination/index.js';
 import type { BatchError } from './hubspot-api.js';
 import { comparableId } from './property-values.js';
 

@@ -1,4 +1,4 @@
-import type { Operation, RowResult } from '../../engine/destination/destination-api.js';
+import type { Operation, RowResult } from '../../engine/destination/index.js';
 import { errorsById, type HubSpotApi } from './hubspot-api.js';
 import { chunks, idValueOf, missingIdProperty, rejectedBy, unconfirmed } from './batch-helpers.js';
 import { comparableId } from './property-values.js';

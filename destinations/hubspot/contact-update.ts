@@ -1,4 +1,4 @@
-import type { Operation, RowResult } from '../../engine/destination/destination-api.js';
+import type { Operation, RowResult } from '../../engine/destination/index.js';
 import { errorsById, errorsByTraceId, type HubSpotApi } from './hubspot-api.js';
 import { chunks, rejectedBy, unconfirmed, uniqueRounds } from './batch-helpers.js';
 import { locateContacts } from './contact-lookup.js';

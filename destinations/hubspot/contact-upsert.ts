@@ -1,4 +1,4 @@
-import type { Operation, RowResult } from '../../engine/destination/destination-api.js';
+import type { Operation, RowResult } from '../../engine/destination/index.js';
 import { errorsByTraceId, type BatchAnswer, type BatchResultObject, type HubSpotApi } from './hubspot-api.js';
 import { chunks, comparableIdOf, idValueOf, missingIdProperty, rejectedBy, unconfirmed, uniqueRounds } from './batch-helpers.js';
 import { comparableId, propertiesOf } from './property-values.js';

@@ -1,5 +1,4 @@
-import { httpRequest, joinUrl, type HttpResponse } from '../../engine/destination/http-client.js';
-import { DestinationError } from '../../engine/errors.js';
+import { httpRequest, joinUrl, type HttpResponse, DestinationError } from '../../engine/destination/index.js';
 
 /** HubSpot's public API host (destinations/hubspot/README.md). */
 export const HUBSPOT_API_HOST = 'https://api.hubapi.com';

@@ -1,6 +1,4 @@
-import { defineDestination, type Batch, type DestinationContext, type RowResult } from '../../engine/destination/destination-api.js';
-import { ConfigError } from '../../engine/errors.js';
-import type { Secret } from '../../engine/config/env-ref.js';
+import { defineDestination, type Batch, type DestinationContext, type RowResult, ConfigError, type Secret } from '../../engine/destination/index.js';
 import { HubSpotApi, HUBSPOT_API_HOST } from './hubspot-api.js';
 import { HUBSPOT_MAX_UPSERT_INPUTS } from './contact-upsert.js';
 import { updateContacts } from './contact-update.js';

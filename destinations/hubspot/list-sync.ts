@@ -1,4 +1,4 @@
-import type { Operation, RowResult } from '../../engine/destination/destination-api.js';
+import type { Operation, RowResult } from '../../engine/destination/index.js';
 import type { HubSpotApi } from './hubspot-api.js';
 import { chunks } from './batch-helpers.js';
 import { upsertContacts } from './contact-upsert.js';

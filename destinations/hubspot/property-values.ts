@@ -1,4 +1,4 @@
-import type { JsonValue } from '../../engine/destination/destination-api.js';
+import type { JsonValue } from '../../engine/destination/index.js';
 
 /**
  * HubSpot property values travel as strings (the CRM v3 `properties` map is

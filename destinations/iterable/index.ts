@@ -1,4 +1,4 @@
-import { defineDestination, type Batch, type DestinationContext, type Operation, type RowResult } from '../../engine/destination/destination-api.js';
+import { defineDestination, type Batch, type DestinationContext, type Operation, type RowResult } from '../../engine/destination/index.js';
 import { ITERABLE_DEFAULT_CONCURRENCY, ITERABLE_DEFAULT_REQUESTS_PER_SECOND, ITERABLE_HOSTS, ITERABLE_MAX_SUBSCRIBERS, type IterableRegion } from './iterable-limits.js';
 import { ITERABLE_TARGET_OPTIONS, readIterableTarget, type IterableTarget } from './iterable-target.js';
 import { iterablePost, type IterableConnection } from './iterable-http.js';

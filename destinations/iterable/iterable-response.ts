@@ -1,4 +1,4 @@
-import type { RowResult } from '../../engine/destination/destination-api.js';
+import type { RowResult } from '../../engine/destination/index.js';
 import { iterableError } from './iterable-http.js';
 import { identityKey } from './iterable-subscribers.js';
 import type { IdentifyBy } from './iterable-target.js';

@@ -1,4 +1,4 @@
-import type { JsonValue, Operation } from '../../engine/destination/destination-api.js';
+import type { JsonValue, Operation } from '../../engine/destination/index.js';
 import type { IdentifyBy } from './iterable-target.js';
 
 /** Mapped fields that name the user; everything else goes to dataFields. */

@@ -1,5 +1,4 @@
-import { ConfigError } from '../../engine/errors.js';
-import type { OptionSpec } from '../../engine/destination/destination-api.js';
+import { ConfigError, type OptionSpec } from '../../engine/destination/index.js';
 
 export type IdentifyBy = 'email' | 'userId';
 

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Operation, RowResult } from '../../engine/destination/destination-api.js';
-import { DestinationError } from '../../engine/errors.js';
+import { type Operation, type RowResult, DestinationError } from '../../engine/destination/index.js';
 import { describe, parseErrors, parseJson, type KlaviyoApi, type KlaviyoResource } from './klaviyo-api.js';
 import { KLAVIYO_MAX_IMPORT_BYTES, KLAVIYO_MAX_IMPORT_PROFILES, KLAVIYO_PAGE_SIZE } from './klaviyo-limits.js';
 import { identifiersOf, profileResource, PROFILE_IDENTIFIERS, type Identifiers } from './profile-payload.js';

@@ -1,6 +1,4 @@
-import { defineDestination, type Batch, type DestinationContext, type Operation, type RowResult } from '../../engine/destination/destination-api.js';
-import { resolveSecret, type Secret } from '../../engine/config/env-ref.js';
-import { ConfigError } from '../../engine/errors.js';
+import { defineDestination, type Batch, type DestinationContext, type Operation, type RowResult, resolveSecret, type Secret, ConfigError } from '../../engine/destination/index.js';
 import { KlaviyoApi } from './klaviyo-api.js';
 import { importProfiles } from './import-job.js';
 import { removeFromList } from './list-removal.js';

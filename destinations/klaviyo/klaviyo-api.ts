@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { httpRequest, joinUrl, type HttpResponse } from '../../engine/destination/http-client.js';
-import { DestinationError } from '../../engine/errors.js';
+import { httpRequest, joinUrl, type HttpResponse, DestinationError } from '../../engine/destination/index.js';
 import { KLAVIYO_READ_ATTEMPTS } from './klaviyo-limits.js';
 
 /** One entry of Klaviyo's JSON:API error body `{"errors":[...]}`. */

@@ -1,5 +1,4 @@
-import type { Operation, RowResult } from '../../engine/destination/destination-api.js';
-import { DestinationError } from '../../engine/errors.js';
+import { type Operation, type RowResult, DestinationError } from '../../engine/destination/index.js';
 import { describe, parseErrors, type KlaviyoApi } from './klaviyo-api.js';
 import { KLAVIYO_MAX_FILTER_VALUES, KLAVIYO_MAX_LIST_REMOVE, KLAVIYO_MAX_SUPPRESS, KLAVIYO_PAGE_SIZE } from './klaviyo-limits.js';
 import { identifiersOf, PROFILE_IDENTIFIERS, type ProfileIdentifier } from './profile-payload.js';

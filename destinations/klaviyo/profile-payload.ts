@@ -1,4 +1,4 @@
-import type { JsonValue } from '../../engine/destination/destination-api.js';
+import type { JsonValue } from '../../engine/destination/index.js';
 
 /** Profile attributes Klaviyo knows by name; every other mapped field becomes a custom property. */
 const PROFILE_ATTRIBUTES = new Set(['email', 'phone_number', 'external_id', 'first_name', 'last_name', 'organization', 'locale', 'title', 'image']);

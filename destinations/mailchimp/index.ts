@@ -1,5 +1,4 @@
-import { defineDestination, type Batch, type DestinationContext, type RowResult } from '../../engine/destination/destination-api.js';
-import { DestinationError } from '../../engine/errors.js';
+import { defineDestination, type Batch, type DestinationContext, type RowResult, DestinationError } from '../../engine/destination/index.js';
 import { MAILCHIMP_BATCH_MAX_MEMBERS, MAILCHIMP_DEFAULT_CONCURRENCY } from './mailchimp-limits.js';
 import { MAILCHIMP_TARGET_OPTIONS, readMailchimpTarget } from './mailchimp-target.js';
 import { mailchimpConnection, mailchimpPost } from './mailchimp-http.js';

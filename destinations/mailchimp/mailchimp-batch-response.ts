@@ -1,4 +1,4 @@
-import type { RowResult } from '../../engine/destination/destination-api.js';
+import type { RowResult } from '../../engine/destination/index.js';
 import { problemText } from './mailchimp-http.js';
 
 interface MemberRef {

@@ -1,5 +1,4 @@
-import { httpRequest, joinUrl, type HttpResponse } from '../../engine/destination/http-client.js';
-import { ConfigError } from '../../engine/errors.js';
+import { httpRequest, joinUrl, type HttpResponse, ConfigError } from '../../engine/destination/index.js';
 import { MAILCHIMP_API_PATH } from './mailchimp-limits.js';
 
 export interface MailchimpConnection {

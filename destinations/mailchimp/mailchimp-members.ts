@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { JsonValue, Operation } from '../../engine/destination/destination-api.js';
+import type { JsonValue, Operation } from '../../engine/destination/index.js';
 import type { MailchimpTarget } from './mailchimp-target.js';
 
 /** Mapped fields that hold the member's email; if neither is mapped, the record key is the email. */

@@ -1,4 +1,4 @@
-import type { RowResult } from '../../engine/destination/destination-api.js';
+import type { RowResult } from '../../engine/destination/index.js';
 import { mailchimpPost, problemText, type MailchimpConnection } from './mailchimp-http.js';
 import { MAILCHIMP_TAG_REQUESTS_IN_FLIGHT } from './mailchimp-limits.js';
 

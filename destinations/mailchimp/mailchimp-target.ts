@@ -1,5 +1,4 @@
-import { ConfigError } from '../../engine/errors.js';
-import type { OptionSpec } from '../../engine/destination/destination-api.js';
+import { ConfigError, type OptionSpec } from '../../engine/destination/index.js';
 
 /** Statuses a contact new to the Mailchimp audience may get in tag mode. */
 export const NEW_CONTACT_STATUSES = ['transactional', 'subscribed', 'pending'] as const;

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { joinUrl, sendHttp, type HttpResponse } from '../../engine/destination/http-client.js';
+import { joinUrl, sendHttp, type HttpResponse } from '../../engine/destination/index.js';
 import { classifyGraphError, type ErrorVerdict } from './graph-errors.js';
 import type { Cell, MetaSchemaKey } from './meta-schema.js';
 

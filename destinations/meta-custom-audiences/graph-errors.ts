@@ -1,6 +1,4 @@
-import { DestinationError } from '../../engine/errors.js';
-import { isTransientStatus } from '../../engine/destination/http-client.js';
-import { parseRetryAfter } from '../../engine/run/retry-policy.js';
+import { DestinationError, isTransientStatus, parseRetryAfter } from '../../engine/destination/index.js';
 
 /** The Graph API error object: HTTP 4xx `{"error": {...}}` (destinations/meta-custom-audiences/README.md, "Errors"). */
 export interface GraphError {

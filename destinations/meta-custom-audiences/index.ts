@@ -1,5 +1,4 @@
-import { defineDestination, type Batch, type DestinationContext, type Operation, type RowResult } from '../../engine/destination/destination-api.js';
-import { ConfigError, DestinationError } from '../../engine/errors.js';
+import { defineDestination, type Batch, type DestinationContext, type Operation, type RowResult, ConfigError, DestinationError } from '../../engine/destination/index.js';
 import { DEFAULT_API_VERSION, GRAPH_API_HOST, GraphApi, type Edge, type UploadSession } from './graph-api.js';
 import { META_IDENTIFIERS, META_SCHEMA_KEYS, isMetaSchemaKey, replacedRowOf, rowOf, schemaOf, type Cell, type MetaSchemaKey } from './meta-schema.js';
 import { ReplaceSession, sessionIdFor } from './replace-session.js';

@@ -1,4 +1,4 @@
-import type { IdentifierSpec, JsonValue, Operation } from '../../engine/destination/destination-api.js';
+import type { IdentifierSpec, JsonValue, Operation } from '../../engine/destination/index.js';
 
 /**
  * Meta's customer-file schema keys, in the order audsync sends them

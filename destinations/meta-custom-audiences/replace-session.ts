@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DestinationError } from '../../engine/errors.js';
-import { MAX_BACKOFF_MS, MAX_RETRY_AFTER_MS } from '../../engine/run/retry-policy.js';
+import { DestinationError, MAX_BACKOFF_MS, MAX_RETRY_AFTER_MS } from '../../engine/destination/index.js';
 
 /** session_id is an int64 chosen by the caller; kept below 2^53 so it travels as an exact JSON number. */
 const SESSION_ID_BITS = 53n;

@@ -1,4 +1,4 @@
-import type { RowResult } from '../../engine/destination/destination-api.js';
+import type { RowResult } from '../../engine/destination/index.js';
 import type { ErrorVerdict } from './graph-errors.js';
 import type { UploadAnswer } from './graph-api.js';
 import type { Cell } from './meta-schema.js';

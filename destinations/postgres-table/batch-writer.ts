@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import type { Operation, RowResult } from '../../engine/destination/destination-api.js';
+import type { Operation, RowResult } from '../../engine/destination/index.js';
 import { classifyPgError, pgReason, sqlState } from './pg-errors.js';
 import { COPY_STAGE_SQL, CREATE_STAGE_SQL, copyText, removeSql, unwrittenSql, upsertSql, updateSql, type MergeSpec } from './merge-sql.js';
 

@@ -1,7 +1,5 @@
 import type pg from 'pg';
-import { defineDestination, type Batch, type DestinationContext, type Operation, type RowResult } from '../../engine/destination/destination-api.js';
-import { resolveSecret, type Secret } from '../../engine/config/env-ref.js';
-import { ConfigError, DestinationError } from '../../engine/errors.js';
+import { defineDestination, type Batch, type DestinationContext, type Operation, type RowResult, resolveSecret, type Secret, ConfigError, DestinationError } from '../../engine/destination/index.js';
 import type { MergeSpec } from './merge-sql.js';
 import { toDestinationError } from './pg-errors.js';
 import { checkShape, createTableSql, inferColumnTypes, inspectTable, parseTableName } from './table-target.js';

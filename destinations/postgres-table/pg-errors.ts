@@ -1,4 +1,4 @@
-import { DestinationError } from '../../engine/errors.js';
+import { DestinationError } from '../../engine/destination/index.js';
 
 /**
  * What a PostgreSQL error means for a batch:

@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import type { Operation } from '../../engine/destination/destination-api.js';
-import { DestinationError } from '../../engine/errors.js';
+import { type Operation, DestinationError } from '../../engine/destination/index.js';
 
 /** `schema.table` as given in the sync's target; names are used exactly as written (quoted). */
 export interface TableName {

@@ -1,4 +1,4 @@
-import type { Operation, RowResult } from '../../engine/destination/destination-api.js';
+import type { Operation, RowResult } from '../../engine/destination/index.js';
 import type { SalesforceApi } from './salesforce-api.js';
 import { clearAudienceField, updateRecords, upsertRecords } from './record-writes.js';
 import { joinCampaign, leaveCampaign } from './campaign-membership.js';

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../../engine/destination/destination-api.js';
+import type { JsonValue } from '../../engine/destination/index.js';
 
 /**
  * Bulk API 2.0 CSV (RFC 4180, LF line endings). In Bulk API data an empty

@@ -1,4 +1,4 @@
-import type { Operation, RowResult } from '../../engine/destination/destination-api.js';
+import type { Operation, RowResult } from '../../engine/destination/index.js';
 import type { SalesforceApi } from './salesforce-api.js';
 import { runIngest } from './ingest-job.js';
 import { idsByField, soqlString } from './soql-lookup.js';

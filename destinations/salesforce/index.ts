@@ -1,6 +1,4 @@
-import { defineDestination, type Batch, type DestinationContext, type RowResult } from '../../engine/destination/destination-api.js';
-import type { Secret } from '../../engine/config/env-ref.js';
-import { ConfigError } from '../../engine/errors.js';
+import { defineDestination, type Batch, type DestinationContext, type RowResult, type Secret, ConfigError } from '../../engine/destination/index.js';
 import { OAuthSession } from './oauth-session.js';
 import { SalesforceApi } from './salesforce-api.js';
 import { sendSalesforceBatch } from './audience-batch.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DestinationError } from '../../engine/errors.js';
+import { DestinationError } from '../../engine/destination/index.js';
 import type { SalesforceApi } from './salesforce-api.js';
 import { csvText, parseCsv } from './bulk-csv.js';
 

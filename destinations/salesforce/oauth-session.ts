@@ -1,5 +1,4 @@
-import { DestinationError } from '../../engine/errors.js';
-import { joinUrl, sendHttp } from '../../engine/destination/http-client.js';
+import { DestinationError, joinUrl, sendHttp } from '../../engine/destination/index.js';
 import { describeApiError, throwIfTransient } from './raw-request.js';
 
 /** An access token and the instance it is valid for. */

@@ -1,6 +1,4 @@
-import { DestinationError } from '../../engine/errors.js';
-import { isTransientStatus, type HttpResponse } from '../../engine/destination/http-client.js';
-import { parseRetryAfter } from '../../engine/run/retry-policy.js';
+import { DestinationError, isTransientStatus, type HttpResponse, parseRetryAfter } from '../../engine/destination/index.js';
 
 /** Throws a retryable DestinationError for 408/425/429/5xx, honouring Retry-After. */
 export function throwIfTransient(res: HttpResponse, who: string, step: string): void {

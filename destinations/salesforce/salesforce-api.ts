@@ -1,5 +1,4 @@
-import { DestinationError } from '../../engine/errors.js';
-import { joinUrl, sendHttp, type HttpResponse } from '../../engine/destination/http-client.js';
+import { DestinationError, joinUrl, sendHttp, type HttpResponse } from '../../engine/destination/index.js';
 import { describeApiError, throwIfTransient } from './raw-request.js';
 import type { OAuthSession, Session } from './oauth-session.js';
 

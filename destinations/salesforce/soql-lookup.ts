@@ -1,4 +1,4 @@
-import { DestinationError } from '../../engine/errors.js';
+import { DestinationError } from '../../engine/destination/index.js';
 import type { SalesforceApi } from './salesforce-api.js';
 
 /**

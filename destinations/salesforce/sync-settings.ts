@@ -1,4 +1,4 @@
-import type { SyncMode } from '../../engine/sync-modes.js';
+import type { SyncMode } from '../../engine/destination/index.js';
 import type { PollSettings } from './ingest-job.js';
 
 /** How leaving the audience shows in Salesforce. */

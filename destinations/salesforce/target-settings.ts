@@ -1,5 +1,4 @@
-import { ConfigError } from '../../engine/errors.js';
-import type { DestinationContext } from '../../engine/destination/destination-api.js';
+import { ConfigError, type DestinationContext } from '../../engine/destination/index.js';
 import type { PollSettings } from './ingest-job.js';
 import type { Removal, SalesforceSyncSettings } from './sync-settings.js';
 import { BULK_NULL } from './bulk-csv.js';

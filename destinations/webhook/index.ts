@@ -1,8 +1,4 @@
-import { defineDestination, type RowResult, type Batch, type DestinationContext } from '../../engine/destination/destination-api.js';
-import { httpRequest } from '../../engine/destination/http-client.js';
-import { resolveSecret, type Secret } from '../../engine/config/env-ref.js';
-import { signWebhook } from '../../engine/destination/standard-webhooks.js';
-import { DestinationError } from '../../engine/errors.js';
+import { defineDestination, type RowResult, type Batch, type DestinationContext, httpRequest, resolveSecret, type Secret, signWebhook, DestinationError } from '../../engine/destination/index.js';
 
 /** Default and ceiling of operations per request (destinations/webhook/README.md). */
 export const WEBHOOK_DEFAULT_BATCH = 500;

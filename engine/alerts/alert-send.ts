@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AlertChannel, NormalizedConfig } from '../config/normalized-config.js';
-import { resolveSecret } from '../config/env-ref.js';
+import { resolveSecret } from '../vocabulary/env-ref.js';
 import { insertAlertLogSql, type AlertLogRow } from '../state/alert-sql.js';
 import type { WarehouseConnection } from '../warehouse/connection.js';
 import type { Reporter } from '../sync/run-events.js';

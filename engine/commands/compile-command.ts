@@ -5,10 +5,9 @@ import { compileMembershipSelect } from '../compile/sync-compiler.js';
 import { getDialect } from '../dialects/dialect-registry.js';
 import type { Dialect } from '../dialects/dialect.js';
 import type { Reporter } from '../sync/run-events.js';
-import { openWorkspace, selectSyncs, unpausedSyncs } from './workspace.js';
+import { openWorkspace, selectSyncs, unpausedSyncs, type ProjectRef } from './workspace.js';
 
-export interface CompileOptions {
-  config: string;
+export interface CompileOptions extends ProjectRef {
   select?: string;
 }
 
@@ -17,7 +16,7 @@ export interface CompileOptions {
  * them, formatted, to target/compiled/. Needs no warehouse connection and no secrets.
  */
 export async function compileCommand(opts: CompileOptions, report: Reporter): Promise<string[]> {
-  const ws = await openWorkspace(opts.config);
+  const ws = await openWorkspace(opts);
   const dialect = getDialect(ws.config.warehouse.type);
   const syncs = unpausedSyncs(selectSyncs(ws.config, opts.select), report);
   const outDir = path.join(ws.config.projectDir, 'target', 'compiled');

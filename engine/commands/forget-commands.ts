@@ -1,9 +1,8 @@
-import { namedSync, openWorkspace } from './workspace.js';
+import { namedSync, openWorkspace, type ProjectRef, type Workspace } from './workspace.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
 import { ensureStateTablesSql } from '../state/state-sql.js';
 import { forgetSync, orphanedSyncs, type ForgetReport } from '../sync/sync-forget.js';
 import type { WarehouseConnection } from '../warehouse/connection.js';
-import type { Workspace } from './workspace.js';
 
 /** Asked with what would be dropped; resolves true to go ahead. */
 export type Confirm = (planned: readonly ForgetReport[]) => Promise<boolean>;
@@ -19,8 +18,8 @@ export interface ForgetResult {
  * (snapshot, plan, quarantine, pending jobs), so the next run is a first load.
  * History (sync_runs, changelog) stays. Nothing is sent or removed at the destination.
  */
-export async function resetCommand(opts: { config: string; sync: string; confirm: Confirm }): Promise<ForgetResult> {
-  return withState(opts.config, async (ws, conn) => {
+export async function resetCommand(opts: ProjectRef & { sync: string; confirm: Confirm }): Promise<ForgetResult> {
+  return withState(opts, async (ws, conn) => {
     const sync = namedSync(ws.config, opts.sync, 'reset');
     const forget = (dryRun: boolean): Promise<ForgetReport> => forgetSync(conn, ws.config.stateSchema, sync.name, sync.model, { history: false, dryRun });
     const planned = await forget(true);
@@ -33,8 +32,8 @@ export async function resetCommand(opts: { config: string; sync: string; confirm
  * `audsync prune`: removes all state of syncs that are in the state but no longer
  * in the config (deleted or renamed): their tables and their governance rows.
  */
-export async function pruneCommand(opts: { config: string; dryRun: boolean; confirm: Confirm }): Promise<ForgetResult> {
-  return withState(opts.config, async (ws, conn) => {
+export async function pruneCommand(opts: ProjectRef & { dryRun: boolean; confirm: Confirm }): Promise<ForgetResult> {
+  return withState(opts, async (ws, conn) => {
     const orphans = await orphanedSyncs(conn, ws.config.stateSchema, new Set(Object.keys(ws.config.syncs)));
     const forget = async (dryRun: boolean): Promise<ForgetReport[]> => {
       const out: ForgetReport[] = [];
@@ -47,8 +46,8 @@ export async function pruneCommand(opts: { config: string; dryRun: boolean; conf
   });
 }
 
-async function withState<T>(configPath: string, fn: (ws: Workspace, conn: WarehouseConnection) => Promise<T>): Promise<T> {
-  const ws = await openWorkspace(configPath);
+async function withState<T>(ref: ProjectRef, fn: (ws: Workspace, conn: WarehouseConnection) => Promise<T>): Promise<T> {
+  const ws = await openWorkspace(ref);
   const conn = await openWarehouse(ws.config);
   try {
     for (const sql of ensureStateTablesSql(conn.dialect, ws.config.stateSchema)) await conn.execute(sql);

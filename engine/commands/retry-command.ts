@@ -1,4 +1,4 @@
-import { namedSync, openWorkspace } from './workspace.js';
+import { namedSync, openWorkspace, type ProjectRef } from './workspace.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
 import { ensureStateTablesSql } from '../state/state-sql.js';
 import { releaseQuarantineSql } from '../state/rejection-sql.js';
@@ -17,8 +17,8 @@ export interface RetryResult {
  * key's) so that the next run sends them again. Changes no other state and sends
  * nothing: a refusal that persists starts a new streak.
  */
-export async function retryCommand(opts: { config: string; sync: string; key?: string }): Promise<RetryResult> {
-  const ws = await openWorkspace(opts.config);
+export async function retryCommand(opts: ProjectRef & { sync: string; key?: string }): Promise<RetryResult> {
+  const ws = await openWorkspace(opts);
   const sync = namedSync(ws.config, opts.sync, 'retry');
   const conn = await openWarehouse(ws.config);
   try {

@@ -8,9 +8,9 @@ import type { Reporter } from '../sync/run-events.js';
 import { runSync, type SyncOutcome } from '../sync/sync-run.js';
 import { recordPreparationFailure } from '../sync/sync-failure.js';
 import { writeRunResults } from '../sync/run-results.js';
-import { Redactor } from '../config/redactor.js';
+import { Redactor } from '../vocabulary/redactor.js';
 import { newRunId } from './run-id.js';
-import { modelFileOf, openWorkspace, selectSyncs, unpausedSyncs } from './workspace.js';
+import { modelFileOf, openWorkspace, selectSyncs, unpausedSyncs, type ProjectRef } from './workspace.js';
 import { runInLanes } from '../sync/sync-lanes.js';
 import { liveRunWriter } from '../sync/live-run-file.js';
 import { readHealth } from '../sync/sync-health.js';
@@ -19,8 +19,7 @@ import type { WarehouseConnection } from '../warehouse/connection.js';
 
 export type { SyncOutcome } from '../sync/sync-run.js';
 
-export interface RunOptions {
-  config: string;
+export interface RunOptions extends ProjectRef {
   select?: string;
   fullRefresh?: boolean;
   force?: boolean;
@@ -45,7 +44,7 @@ const stoppedBad = (o: SyncOutcome): boolean => o.status === 'failed' || o.statu
  */
 export async function runCommand(opts: RunOptions, reportTo: Reporter): Promise<SyncOutcome[]> {
   const startedAt = new Date();
-  const ws = await openWorkspace(opts.config);
+  const ws = await openWorkspace(opts);
   let syncs = unpausedSyncs(selectSyncs(ws.config, opts.select), reportTo);
   const redactor = new Redactor();
   const runId = newRunId(opts.now);

@@ -1,4 +1,4 @@
-import { openWorkspace, selectSyncs, type Workspace } from './workspace.js';
+import { openWorkspace, selectSyncs, type ProjectRef, type Workspace } from './workspace.js';
 import { openWarehouse } from '../warehouse/open-warehouse.js';
 import { ensureStateTablesSql } from '../state/state-sql.js';
 import type { Row, WarehouseConnection } from '../warehouse/connection.js';
@@ -8,12 +8,11 @@ import { readHealth, readLastStarted, readRunHistory, syncStatuses, type SyncSta
 import { readLiveRun, type LiveRun } from '../sync/live-run-file.js';
 import { LockError } from '../errors.js';
 import { alertStaleness } from '../alerts/alert-checks.js';
-import { Redactor } from '../config/redactor.js';
+import { Redactor } from '../vocabulary/redactor.js';
 import { newRunId } from './run-id.js';
 import type { Reporter } from '../sync/run-events.js';
 
-export interface StatusOptions {
-  config: string;
+export interface StatusOptions extends ProjectRef {
   select?: string;
   /** First ask destinations about jobs still pending and record their final state. */
   refresh?: boolean;
@@ -40,7 +39,7 @@ export interface StatusResult {
  * while a run holds the database file, it reads the run's status file instead.
  */
 export async function statusCommand(opts: StatusOptions, report: Reporter): Promise<StatusResult> {
-  const ws = await openWorkspace(opts.config);
+  const ws = await openWorkspace(opts);
   const selected = selectSyncs(ws.config, opts.select);
   const now = opts.now ?? new Date();
   const input = { config: ws.config, selected, now, maxAgeMs: opts.maxAgeMs, orphans: !opts.select };

@@ -6,9 +6,17 @@ import { loadProject, type Project } from '../project/project-loader.js';
 import { TemplateCompiler } from '../compile/template-compiler.js';
 import { getDialect } from '../dialects/dialect-registry.js';
 import type { Reporter } from '../sync/run-events.js';
-import { BUILTIN_DESTINATION_LOADERS, loadBuiltinDestinations } from '../../destinations/index.js';
+import type { DestinationCatalog } from '../destination/destination-api.js';
 
-const BUILTIN_CATALOG = { types: Object.keys(BUILTIN_DESTINATION_LOADERS), load: loadBuiltinDestinations };
+/**
+ * What every command opens: a config file, and the destination types a config
+ * may name. The engine knows no destination of its own: the host (the CLI)
+ * hands it the built-in ones, so plug-ins sit above the engine, never inside it.
+ */
+export interface ProjectRef {
+  readonly config: string;
+  readonly destinations: DestinationCatalog;
+}
 
 /** A loaded project: config, models and macros, ready to compile. */
 export interface Workspace {
@@ -17,8 +25,8 @@ export interface Workspace {
   readonly compiler: TemplateCompiler;
 }
 
-export async function openWorkspace(configPath: string): Promise<Workspace> {
-  const config = await loadConfig(configPath, BUILTIN_CATALOG);
+export async function openWorkspace(ref: ProjectRef): Promise<Workspace> {
+  const config = await loadConfig(ref.config, ref.destinations);
   const project = loadProject(config);
   for (const sync of Object.values(config.syncs)) {
     if (!project.models.has(sync.model)) {

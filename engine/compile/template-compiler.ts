@@ -8,7 +8,7 @@ import { CompileError } from '../errors.js';
 import { checkSingleQuery, lineAt, maskLiterals } from './single-select.js';
 import type { Dialect } from '../dialects/dialect.js';
 import type { Project, ModelFile, MacroFile } from '../project/project-loader.js';
-import { isIdentifierKind } from './identifier-kinds.js';
+import { isIdentifierKind } from '../vocabulary/identifier-kinds.js';
 
 type HelperOptions = HandlebarsModule.HelperOptions & { loc?: { start: { line: number; column: number } } };
 type TemplateFn = (context: Record<string, unknown>) => string;

@@ -1,4 +1,4 @@
-import { isEnvRef } from './env-ref.js';
+import { isEnvRef } from '../vocabulary/env-ref.js';
 import { parseDuration } from './duration.js';
 import type { AlertChannel, AlertTriggers, SyncAlerts } from './normalized-config.js';
 

@@ -3,14 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { ConfigError } from '../errors.js';
-import { validateConfig, type DestinationRegistry } from './config-validate.js';
+import type { DestinationCatalog } from '../destination/destination-api.js';
+import { validateConfig } from './config-validate.js';
 import type { NormalizedConfig } from './normalized-config.js';
-
-/** The destination types a config may name, each loaded only when a config names it. */
-export interface DestinationCatalog {
-  readonly types: readonly string[];
-  load(types: Iterable<string>): Promise<DestinationRegistry>;
-}
 
 export { DEFAULT_CONFIG_FILE } from './config-file.js';
 
@@ -18,8 +13,9 @@ export { DEFAULT_CONFIG_FILE } from './config-file.js';
 // scan its 190 kB bundle for export names first (about 10 ms of every start-up).
 const { createJiti } = createRequire(import.meta.url)('jiti') as typeof import('jiti');
 
-/** The package's public entry, so a config's `import … from 'audsync'` works from any folder. */
+/** The package's public entries, so a config's `import … from 'audsync'` (or `'audsync/destination'`) works from any folder. */
 const PACKAGE_ENTRY = fileURLToPath(new URL('../index.js', import.meta.url));
+const DESTINATION_KIT = fileURLToPath(new URL('../destination/index.js', import.meta.url));
 
 /**
  * Loads and validates a TypeScript (or JS) config file. jiti transpiles it in
@@ -36,7 +32,7 @@ export async function loadConfig(configPath: string, catalog: DestinationCatalog
     moduleCache: false,
     // The transpiled config is cached by content hash, so later runs skip the TypeScript transform.
     fsCache: true,
-    alias: { audsync: PACKAGE_ENTRY },
+    alias: { 'audsync/destination': DESTINATION_KIT, audsync: PACKAGE_ENTRY },
   });
   let mod: unknown;
   try {

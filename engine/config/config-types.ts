@@ -1,9 +1,9 @@
-import type { Secret } from './env-ref.js';
+import type { Secret } from '../vocabulary/env-ref.js';
 import type { DestinationDefinition } from '../destination/destination-api.js';
 
-import type { SyncMode } from '../sync-modes.js';
+import type { SyncMode } from '../vocabulary/sync-modes.js';
 
-export { SYNC_MODES, type SyncMode } from '../sync-modes.js';
+export { SYNC_MODES, type SyncMode } from '../vocabulary/sync-modes.js';
 
 export const WAREHOUSE_TYPES = ['duckdb', 'postgres', 'snowflake'] as const;
 export type WarehouseType = (typeof WAREHOUSE_TYPES)[number];

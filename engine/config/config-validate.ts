@@ -4,8 +4,8 @@ import { SYNC_MODES, WAREHOUSE_TYPES, type SyncMode, type WarehouseConfig } from
 import { DEFAULTS, type MappedField, type NormalizedConfig, type NormalizedDestination, type NormalizedSync } from './normalized-config.js';
 import { parseCron } from './cron-schedule.js';
 import { syncAlerts, validateAlerts, type ProjectAlerts } from './alerts-validate.js';
-import { isEnvRef } from './env-ref.js';
-import { isIdentifierKind, PREHASHED_RULES, type IdentifierKind, type PrehashedRule } from '../compile/identifier-kinds.js';
+import { isEnvRef } from '../vocabulary/env-ref.js';
+import { isIdentifierKind, PREHASHED_RULES, type IdentifierKind, type PrehashedRule } from '../vocabulary/identifier-kinds.js';
 import type { DestinationDefinition, OptionSpec } from '../destination/destination-api.js';
 
 /** Names that become part of internal table names: kept to a safe identifier alphabet. */

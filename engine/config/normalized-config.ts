@@ -1,7 +1,7 @@
 import type { WarehouseConfig, SyncMode } from './config-types.js';
-import type { Secret } from './env-ref.js';
+import type { Secret } from '../vocabulary/env-ref.js';
 import type { CronSchedule } from './cron-schedule.js';
-import type { IdentifierKind, PrehashedRule } from '../compile/identifier-kinds.js';
+import type { IdentifierKind, PrehashedRule } from '../vocabulary/identifier-kinds.js';
 import type { DestinationDefinition } from '../destination/destination-api.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../destination/http-client.js';
 

@@ -1,5 +1,5 @@
-import type { SyncMode } from '../sync-modes.js';
-import type { IdentifierKind } from '../compile/identifier-kinds.js';
+import type { SyncMode } from '../vocabulary/sync-modes.js';
+import type { IdentifierKind } from '../vocabulary/identifier-kinds.js';
 
 /** A JSON value as a destination receives it. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -195,4 +195,13 @@ export interface JobUpdate {
 /** Declares a destination; an identity function that gives type inference. */
 export function defineDestination<Options>(definition: DestinationDefinition<Options>): DestinationDefinition<Options> {
   return definition;
+}
+
+/**
+ * The destination types a host (the CLI) offers a config, each loaded only when
+ * a config names it: the engine itself knows none.
+ */
+export interface DestinationCatalog {
+  readonly types: readonly string[];
+  load(types: Iterable<string>): Promise<Readonly<Record<string, DestinationDefinition<unknown>>>>;
 }

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DestinationError } from '../errors.js';
-import { parseRetryAfter } from '../run/retry-policy.js';
+import { parseRetryAfter } from './retry-policy.js';
 
 /**
  * The default `maxResponseBytes`, and the cap outside a destination call: 4 MiB,

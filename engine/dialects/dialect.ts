@@ -1,4 +1,4 @@
-import type { IdentifierKind, PrehashedRule } from '../compile/identifier-kinds.js';
+import type { IdentifierKind, PrehashedRule } from '../vocabulary/identifier-kinds.js';
 
 export type WorkingScope = 'connection' | 'run';
 

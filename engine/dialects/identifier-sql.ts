@@ -1,4 +1,4 @@
-import type { IdentifierKind, PrehashedRule } from '../compile/identifier-kinds.js';
+import type { IdentifierKind, PrehashedRule } from '../vocabulary/identifier-kinds.js';
 
 /** The few SQL primitives identifier rules need; every dialect has them. */
 export interface IdentifierPrimitives {

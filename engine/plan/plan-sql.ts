@@ -1,5 +1,5 @@
 import type { Dialect } from '../dialects/dialect.js';
-import type { SyncMode } from '../sync-modes.js';
+import type { SyncMode } from '../vocabulary/sync-modes.js';
 import { membershipSelectSql, type Membership } from '../compile/sync-compiler.js';
 import type { SyncTables } from './plan-tables.js';
 

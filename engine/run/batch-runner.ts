@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DestinationError } from '../errors.js';
 import type { Batch, DestinationClient, Op, RowResult } from '../destination/destination-api.js';
 import { PlanOperation } from './plan-operation.js';
-import { retryDelayMs } from './retry-policy.js';
+import { retryDelayMs } from '../destination/retry-policy.js';
 import type { Row } from '../warehouse/connection.js';
 import { mergeRanges, rangeRows, rangesOf, subtractRanges, type RowRange } from '../plan/row-ranges.js';
 

@@ -1,7 +1,7 @@
 import type { NormalizedDestination, NormalizedSync } from '../config/normalized-config.js';
-import { isEnvRef, resolveSecret } from '../config/env-ref.js';
+import { isEnvRef, resolveSecret } from '../vocabulary/env-ref.js';
 import type { DestinationClient, DestinationContext, JsonValue } from '../destination/destination-api.js';
-import type { Redactor } from '../config/redactor.js';
+import type { Redactor } from '../vocabulary/redactor.js';
 import { inDestinationScope } from '../destination/http-client.js';
 
 /**

@@ -4,7 +4,7 @@ import { parseJsonLossless } from '../destination/lossless-json.js';
 import { forgetJobRowsSql, pendingJobsSql, updateJobSql } from '../state/state-sql.js';
 import { syncTables } from '../plan/plan-tables.js';
 import type { WarehouseConnection } from '../warehouse/connection.js';
-import type { Redactor } from '../config/redactor.js';
+import type { Redactor } from '../vocabulary/redactor.js';
 import { callDestination } from './destination-connect.js';
 
 /**

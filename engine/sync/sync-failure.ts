@@ -2,7 +2,7 @@ import type { NormalizedConfig, NormalizedSync } from '../config/normalized-conf
 import type { AudsyncError } from '../errors.js';
 import type { WarehouseConnection } from '../warehouse/connection.js';
 import { emptyCounts, finishRunSql, insertRunSql } from '../state/state-sql.js';
-import type { Redactor } from '../config/redactor.js';
+import type { Redactor } from '../vocabulary/redactor.js';
 import type { Reporter } from './run-events.js';
 import type { SyncOutcome } from './sync-run.js';
 

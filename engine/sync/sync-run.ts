@@ -6,10 +6,10 @@ import { ensureSyncTables, planSync, type PreparedSync, type SyncPlan } from '..
 import { rejectionCountsSql, streamPlanSql } from '../plan/plan-sql.js';
 import { subtractRanges } from '../plan/row-ranges.js';
 import { runBatches, type CommitGrouping, type SettledBatch } from '../run/batch-runner.js';
-import { RateLimiter } from '../run/rate-limiter.js';
+import { RateLimiter } from '../destination/rate-limiter.js';
 import { closeRun, commitBatch, logIntent, logPlan, settleLastPlan, type OutcomeException } from '../state/plan-log.js';
 import { audienceEventsSql, emptyCounts, finishRunSql, insertJobsSql, insertMetricsSql, insertRunSql, type JobRecord, type RunCounts } from '../state/state-sql.js';
-import type { Redactor } from '../config/redactor.js';
+import type { Redactor } from '../vocabulary/redactor.js';
 import { connectDestination, destinationContext } from './destination-connect.js';
 import { refreshPendingJobs } from './destination-jobs.js';
 import { decideFullRefresh } from './full-refresh-resume.js';

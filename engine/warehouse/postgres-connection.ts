@@ -6,7 +6,7 @@ import pg from 'pg';
 import Cursor from 'pg-cursor';
 import copyStreams from 'pg-copy-streams';
 import type { PostgresWarehouseConfig } from '../config/config-types.js';
-import { isEnvRef, resolveSecret, type Secret } from '../config/env-ref.js';
+import { isEnvRef, resolveSecret, type Secret } from '../vocabulary/env-ref.js';
 import { ConfigError, LockError, WarehouseError, WarehouseResourceError } from '../errors.js';
 import { PostgresDialect } from '../dialects/postgres/postgres-dialect.js';
 import type { Row, WarehouseConnection } from './connection.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ConnectionOptions } from 'snowflake-sdk';
 import type { SnowflakeWarehouseConfig } from '../config/config-types.js';
-import { resolveSecret } from '../config/env-ref.js';
+import { resolveSecret } from '../vocabulary/env-ref.js';
 import { ConfigError } from '../errors.js';
 import { MAX_INLINE_BIND_VALUES } from './snowflake-binds.js';
 import type { SessionIdentity } from './snowflake-session.js';

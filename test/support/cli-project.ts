@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestWarehouse } from './warehouses.js';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const BIN = path.join(REPO, 'dist', 'engine', 'cli', 'bin.js');
+export const BIN = path.join(REPO, 'dist', 'cli', 'bin.js');
 
 export interface CliResult {
   code: number | null;

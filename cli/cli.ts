@@ -1,11 +1,12 @@
 import { cac } from 'cac';
-import { DEFAULT_CONFIG_FILE } from '../config/config-file.js';
-import { ConfigError } from '../errors.js';
+import { DEFAULT_CONFIG_FILE } from '../engine/config/config-file.js';
+import { ConfigError } from '../engine/errors.js';
 import { createOutput, type Output } from './output.js';
 import { confirmOnTerminal } from './confirm.js';
 import { EXIT, reportError } from './handle-error.js';
-import { VERSION } from '../version.js';
-import { parseDuration } from '../config/duration.js';
+import { VERSION } from '../engine/version.js';
+import { parseDuration } from '../engine/config/duration.js';
+import { BUILTIN_DESTINATIONS } from '../destinations/index.js';
 
 interface GlobalFlags {
   config?: string;
@@ -54,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
 
   cli.command('init [dir]', 'scaffold a project').action((dir: string | undefined) => {
     action = async (out) => {
-      const { initCommand } = await import('../commands/init-command.js');
+      const { initCommand } = await import('../engine/commands/init-command.js');
       const files = initCommand(dir ?? '.');
       out.line({ event: 'initialized', dir: dir ?? '.', files }, `created ${files.join(', ')} in ${dir ?? '.'}\nnext: cd ${dir ?? '.'} && audsync run`);
       return EXIT.ok;
@@ -67,8 +68,8 @@ export async function main(argv: string[]): Promise<number> {
     .action((flags: GlobalFlags) => {
       action = async (out) => {
         // Commands load lazily: start-up cost is paid only for what a command uses.
-        const { compileCommand } = await import('../commands/compile-command.js');
-        await compileCommand({ config: flags.config!, select: flags.select }, out.event);
+        const { compileCommand } = await import('../engine/commands/compile-command.js');
+        await compileCommand({ config: flags.config!, destinations: BUILTIN_DESTINATIONS, select: flags.select }, out.event);
         return EXIT.ok;
       };
     });
@@ -81,8 +82,8 @@ export async function main(argv: string[]): Promise<number> {
     .action((flags: GlobalFlags) => {
       action = async (out) => {
         const threads = parseThreads(flags.threads);
-        const { runCommand } = await import('../commands/run-command.js');
-        const results = await runCommand({ config: flags.config!, select: flags.select, fullRefresh: flags.fullRefresh, planOnly: true, threads }, out.event);
+        const { runCommand } = await import('../engine/commands/run-command.js');
+        const results = await runCommand({ config: flags.config!, destinations: BUILTIN_DESTINATIONS, select: flags.select, fullRefresh: flags.fullRefresh, planOnly: true, threads }, out.event);
         return results.some((r) => r.status === 'aborted' || r.status === 'failed') ? EXIT.syncFailed : EXIT.ok;
       };
     });
@@ -108,9 +109,9 @@ export async function main(argv: string[]): Promise<number> {
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
-        const { runCommand } = await import('../commands/run-command.js');
+        const { runCommand } = await import('../engine/commands/run-command.js');
         const results = await runCommand(
-          { config: flags.config!, select: flags.select, fullRefresh: flags.fullRefresh, force: flags.force, due: flags.due, failFast: flags.failFast, threads, signal: controller.signal },
+          { config: flags.config!, destinations: BUILTIN_DESTINATIONS, select: flags.select, fullRefresh: flags.fullRefresh, force: flags.force, due: flags.due, failFast: flags.failFast, threads, signal: controller.signal },
           out.event,
         );
         // A signal wins: the orchestrator asked us to stop, and must not read the run as complete.
@@ -134,9 +135,9 @@ export async function main(argv: string[]): Promise<number> {
       action = async (out) => {
         const maxAgeMs = flags.maxAge === undefined ? undefined : parseFlagDuration('--max-age', flags.maxAge);
         const history = flags.history === undefined ? undefined : parseWholeNumber('--history', flags.history, 1000, 'e.g. --history 10');
-        const { statusCommand } = await import('../commands/status-command.js');
+        const { statusCommand } = await import('../engine/commands/status-command.js');
         const { statusLines } = await import('./status-view.js');
-        const result = await statusCommand({ config: flags.config!, select: flags.select, refresh: flags.refresh, check: flags.check, maxAgeMs, history }, out.event);
+        const result = await statusCommand({ config: flags.config!, destinations: BUILTIN_DESTINATIONS, select: flags.select, refresh: flags.refresh, check: flags.check, maxAgeMs, history }, out.event);
         const code = result.healthy ? EXIT.ok : EXIT.syncFailed;
         for (const [obj, text] of statusLines(result, code)) out.line(obj, text);
         return code;
@@ -151,8 +152,8 @@ export async function main(argv: string[]): Promise<number> {
       action = async (out) => {
         const name = flags.sync ?? positional;
         if (!name) throw new ConfigError('retry: which sync?', { hint: 'audsync retry --sync <name> [--key <record key>]' });
-        const { retryCommand } = await import('../commands/retry-command.js');
-        const r = await retryCommand({ config: flags.config!, sync: name, key: flags.key === undefined ? undefined : String(flags.key) });
+        const { retryCommand } = await import('../engine/commands/retry-command.js');
+        const r = await retryCommand({ config: flags.config!, destinations: BUILTIN_DESTINATIONS, sync: name, key: flags.key === undefined ? undefined : String(flags.key) });
         out.line(
           { event: 'retry_released', sync: r.sync, released: r.released },
           r.released === 0 ? `${r.sync}: no quarantined rows${flags.key === undefined ? '' : ` for key ${String(flags.key)}`}` : `${r.sync}: ${r.released} quarantined row(s) released; the next run sends them again`,
@@ -166,10 +167,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--yes', 'do not ask for confirmation (for scripts)')
     .action((sync: string, flags: GlobalFlags & { yes?: boolean }) => {
       action = async (out) => {
-        const { resetCommand } = await import('../commands/forget-commands.js');
+        const { resetCommand } = await import('../engine/commands/forget-commands.js');
         const { forgetLines, forgetQuestion } = await import('./forget-view.js');
         const r = await resetCommand({
-          config: flags.config!,
+          config: flags.config!, destinations: BUILTIN_DESTINATIONS,
           sync: String(sync),
           confirm: (planned) => confirmOnTerminal(forgetQuestion('reset', planned), { yes: !!flags.yes, command: `reset ${String(sync)}` }),
         });
@@ -184,10 +185,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('--yes', 'do not ask for confirmation (for scripts)')
     .action((flags: GlobalFlags & { yes?: boolean; dryRun?: boolean }) => {
       action = async (out) => {
-        const { pruneCommand } = await import('../commands/forget-commands.js');
+        const { pruneCommand } = await import('../engine/commands/forget-commands.js');
         const { forgetLines, forgetQuestion } = await import('./forget-view.js');
         const r = await pruneCommand({
-          config: flags.config!,
+          config: flags.config!, destinations: BUILTIN_DESTINATIONS,
           dryRun: !!flags.dryRun,
           confirm: (planned) => confirmOnTerminal(forgetQuestion('prune', planned), { yes: !!flags.yes, command: 'prune' }),
         });

@@ -1,5 +1,5 @@
-import type { RunEvent } from '../sync/run-events.js';
-import type { Progress } from '../run/batch-runner.js';
+import type { RunEvent } from '../engine/sync/run-events.js';
+import type { Progress } from '../engine/run/batch-runner.js';
 
 /** Where command events go: JSON lines for machines, short text and a live progress line for people. */
 export interface Output {

@@ -1,5 +1,5 @@
-import type { ForgetResult } from '../commands/forget-commands.js';
-import type { ForgetReport } from '../sync/sync-forget.js';
+import type { ForgetResult } from '../engine/commands/forget-commands.js';
+import type { ForgetReport } from '../engine/sync/sync-forget.js';
 
 type Line = [Record<string, unknown>, string];
 

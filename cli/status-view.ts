@@ -1,6 +1,6 @@
-import type { StatusResult } from '../commands/status-command.js';
-import type { SyncStatusRow } from '../sync/sync-health.js';
-import type { Row } from '../warehouse/connection.js';
+import type { StatusResult } from '../engine/commands/status-command.js';
+import type { SyncStatusRow } from '../engine/sync/sync-health.js';
+import type { Row } from '../engine/warehouse/connection.js';
 
 /** One output line: the JSON object for machines and the text for people. */
 export type StatusLine = [Record<string, unknown>, string];

@@ -1,5 +1,5 @@
 import readline from 'node:readline/promises';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../engine/errors.js';
 
 /**
  * Asks a person to confirm a destructive command. `--yes` answers for scripts;

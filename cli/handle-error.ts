@@ -1,4 +1,4 @@
-import { AudsyncError, CompileError, ConfigError, isUserMistake } from '../errors.js';
+import { AudsyncError, CompileError, ConfigError, isUserMistake } from '../engine/errors.js';
 
 export const EXIT = { ok: 0, syncFailed: 1, usage: 2 } as const;
 
