@@ -2,7 +2,7 @@
 // the rows of one query into JavaScript the fastest way @duckdb/node-api offers: a
 // connection of its own, `stream()`, and every value of every column taken out of
 // its chunk's vectors (`getItem`), with no object built for a row (the engine,
-// engine/warehouse/duckdb-connection.ts stream(), reads the same way and then
+// engine/warehouse/duckdb/duckdb-connection.ts stream(), reads the same way and then
 // builds one per row). It counts the rows and the characters read.
 // Prints one JSON line; `read_ms` runs from the query's start to its last chunk,
 // which is what audsync's streaming phase contains of the same work.

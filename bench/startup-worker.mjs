@@ -30,7 +30,7 @@ const run = await time('import_run_command_ms', () => mod('engine/commands/run-c
 const ws = await time('import_workspace_ms', () => mod('engine/commands/workspace.js'));
 const workspace = ws ? await time('open_workspace_ms', () => ws.openWorkspace(configPath)) : undefined;
 if (workspace) await time('compile_model_ms', () => workspace.compiler.compileModel(model));
-await time('import_duckdb_connection_ms', () => mod('engine/warehouse/duckdb-connection.js'));
+await time('import_duckdb_connection_ms', () => mod('engine/warehouse/duckdb/duckdb-connection.js'));
 out.total_ms = t();
 void run;
 console.log(JSON.stringify(out));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TemplateCompiler } from '../engine/compile/template-compiler.js';
 import { compileMembershipSelect } from '../engine/compile/sync-compiler.js';
-import { getDialect } from '../engine/dialects/dialect-registry.js';
+import { getDialect } from '../engine/warehouse/warehouse-registry.js';
 import { BUILTIN_MACROS_DIR, type Project } from '../engine/project/project-loader.js';
 import { validateConfig } from '../engine/config/config-validate.js';
 import { defineDestination } from '../engine/destination/destination-api.js';

@@ -4,8 +4,8 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { env } from '../engine/vocabulary/env-ref.js';
 import { ConfigError, LockError, WarehouseError } from '../engine/errors.js';
-import { PostgresDialect } from '../engine/dialects/postgres/postgres-dialect.js';
-import { PostgresConnection, copyTextLine, runLockKey, sessionSettingsProblem } from '../engine/warehouse/postgres-connection.js';
+import { PostgresDialect } from '../engine/warehouse/postgres/postgres-dialect.js';
+import { PostgresConnection, copyTextLine, runLockKey, sessionSettingsProblem } from '../engine/warehouse/postgres/postgres-connection.js';
 import { freshDatabase, postgresTestUrl } from './support/postgres-server.js';
 
 const url = await postgresTestUrl();

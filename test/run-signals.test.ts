@@ -6,7 +6,7 @@ import { FakeWebhookServer } from './fakes/webhook-server.js';
 import { closedLoopbackPort } from './fakes/fake-http.js';
 import { ACTIVE_MODEL, createFixture, fixtureConfig, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
 import { collect, CliProject, finished, type CliResult } from './support/cli-project.js';
-import { PostgresConnection } from '../engine/warehouse/postgres-connection.js';
+import { PostgresConnection } from '../engine/warehouse/postgres/postgres-connection.js';
 
 const warehouses = await availableWarehouses();
 

@@ -19,8 +19,8 @@ import { commitBatch } from '../engine/state/plan-log.js';
 import { streamPlanSql } from '../engine/plan/plan-sql.js';
 import { BUILTIN_MACROS_DIR } from '../engine/project/project-loader.js';
 import { emptyCounts, ensureStateTablesSql, finishRunSql, healthSql, insertRunSql, lastStartedSql } from '../engine/state/state-sql.js';
-import { bindSlices } from '../engine/warehouse/snowflake-binds.js';
-import { SnowflakeConnection, type SnowflakeConnectionOptions } from '../engine/warehouse/snowflake-connection.js';
+import { bindSlices } from '../engine/warehouse/snowflake/snowflake-binds.js';
+import { SnowflakeConnection, type SnowflakeConnectionOptions } from '../engine/warehouse/snowflake/snowflake-connection.js';
 import { startFakeSnowflake, type FakeSnowflake } from './fakes/snowflake-server.js';
 import { snowflakeToDuckDb } from './fakes/snowflake-sql-rewrite.js';
 
@@ -44,14 +44,14 @@ const ENCRYPTED_PEM = keys.privateKey.export({ type: 'pkcs8', format: 'pem', cip
 const route = vi.hoisted(() => ({ accessUrl: '' }));
 vi.mock('../engine/warehouse/open-warehouse.js', () => ({
   async openWarehouse(config: NormalizedConfig) {
-    const { SnowflakeConnection: Conn } = await import('../engine/warehouse/snowflake-connection.js');
+    const { SnowflakeConnection: Conn } = await import('../engine/warehouse/snowflake/snowflake-connection.js');
     if (config.warehouse.type !== 'snowflake') throw new Error('this test file opens Snowflake only');
     return Conn.open(config.warehouse, { stateSchema: config.stateSchema, projectDir: config.projectDir, accessUrl: route.accessUrl });
   },
 }));
-vi.mock('../engine/dialects/dialect-registry.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../engine/dialects/dialect-registry.js')>();
-  const { SnowflakeDialect } = await import('../engine/dialects/snowflake/snowflake-dialect.js');
+vi.mock('../engine/warehouse/warehouse-registry.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../engine/warehouse/warehouse-registry.js')>();
+  const { SnowflakeDialect } = await import('../engine/warehouse/snowflake/snowflake-dialect.js');
   return { ...original, getDialect: (name: WarehouseType) => (name === 'snowflake' ? new SnowflakeDialect() : original.getDialect(name)) };
 });
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { compileMembership } from '../engine/compile/sync-compiler.js';
 import type { NormalizedSync } from '../engine/config/normalized-config.js';
-import { SnowflakeDialect } from '../engine/dialects/snowflake/snowflake-dialect.js';
+import { SnowflakeDialect } from '../engine/warehouse/snowflake/snowflake-dialect.js';
 import { materializeMembersSql } from '../engine/plan/plan-sql.js';
 import { syncTables } from '../engine/plan/plan-tables.js';
-import { acquireLockSql, ensureLockTableSql, heartbeatLockSql, lockHolderSql, lockTable, releaseLockSql } from '../engine/warehouse/snowflake-lock-sql.js';
+import { acquireLockSql, ensureLockTableSql, heartbeatLockSql, lockHolderSql, lockTable, releaseLockSql } from '../engine/warehouse/snowflake/snowflake-lock-sql.js';
 
 /**
  * The exact statements audsync sends to Snowflake. No account is needed: these

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SnowflakeWarehouseConfig } from '../engine/config/config-types.js';
 import { env } from '../engine/vocabulary/env-ref.js';
 import { LockError, WarehouseError } from '../engine/errors.js';
-import { SnowflakeConnection } from '../engine/warehouse/snowflake-connection.js';
+import { SnowflakeConnection } from '../engine/warehouse/snowflake/snowflake-connection.js';
 
 /**
  * The smoke of snowflake-connection.test.ts against the real service. Runs only

@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableWarehouses, itOnFirstWarehouse } from './support/warehouses.js';
-import { PostgresConnection } from '../engine/warehouse/postgres-connection.js';
+import { PostgresConnection } from '../engine/warehouse/postgres/postgres-connection.js';
 import { FakeWebhookServer } from './fakes/webhook-server.js';
 import { createFixture, expectedAudience, fixtureConfig, HOOK_ENV, HOOK_SECRET } from './support/audience-fixture.js';
 import { collect, finished, type CliProject } from './support/cli-project.js';
 import { interruptedFullRefreshSql } from '../engine/state/state-sql.js';
-import { getDialect } from '../engine/dialects/dialect-registry.js';
+import { getDialect } from '../engine/warehouse/warehouse-registry.js';
 import type { WarehouseType } from '../engine/config/config-types.js';
 
 const warehouses = await availableWarehouses();

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { format } from 'sql-formatter';
 import { compileMembershipSelect } from '../compile/sync-compiler.js';
-import { getDialect } from '../dialects/dialect-registry.js';
-import type { Dialect } from '../dialects/dialect.js';
+import { getDialect } from '../warehouse/warehouse-registry.js';
+import type { Dialect } from '../warehouse/dialect.js';
 import type { Reporter } from '../sync/run-events.js';
 import { openWorkspace, selectSyncs, unpausedSyncs, type ProjectRef } from './workspace.js';
 

@@ -4,7 +4,7 @@ import type { NormalizedConfig, NormalizedSync } from '../config/normalized-conf
 import { ConfigError } from '../errors.js';
 import { loadProject, type Project } from '../project/project-loader.js';
 import { TemplateCompiler } from '../compile/template-compiler.js';
-import { getDialect } from '../dialects/dialect-registry.js';
+import { getDialect } from '../warehouse/warehouse-registry.js';
 import type { Reporter } from '../sync/run-events.js';
 import type { DestinationCatalog } from '../destination/destination-api.js';
 

@@ -1,4 +1,4 @@
-import type { Dialect } from '../dialects/dialect.js';
+import type { Dialect } from '../warehouse/dialect.js';
 import type { NormalizedSync } from '../config/normalized-config.js';
 
 /** Why a model row is not sent; counted in sync_runs.invalid and sync_run_metrics. */

@@ -6,7 +6,7 @@ import type HandlebarsModule from 'handlebars';
 const Handlebars = createRequire(import.meta.url)('handlebars/dist/handlebars.min.js') as typeof HandlebarsModule;
 import { CompileError } from '../errors.js';
 import { checkSingleQuery, lineAt, maskLiterals } from './single-select.js';
-import type { Dialect } from '../dialects/dialect.js';
+import type { Dialect } from '../warehouse/dialect.js';
 import type { Project, ModelFile, MacroFile } from '../project/project-loader.js';
 import { isIdentifierKind } from '../vocabulary/identifier-kinds.js';
 

@@ -5,53 +5,12 @@ import type { SyncMode } from '../vocabulary/sync-modes.js';
 
 export { SYNC_MODES, type SyncMode } from '../vocabulary/sync-modes.js';
 
-export const WAREHOUSE_TYPES = ['duckdb', 'postgres', 'snowflake'] as const;
-export type WarehouseType = (typeof WAREHOUSE_TYPES)[number];
-
-export interface DuckDBWarehouseConfig {
-  type: 'duckdb';
-  /** File of the embedded database, relative to the config file; ':memory:' for none. Default 'warehouse.duckdb'. */
-  path?: string;
-  /**
-   * DuckDB settings applied when the database opens (`SET GLOBAL name = value`),
-   * e.g. { memory_limit: '4GB', threads: 4, temp_directory: '/fast/disk/tmp' }.
-   */
-  settings?: Record<string, string | number | boolean>;
-  /**
-   * Create the database file (and its directory) when it does not exist. Off by
-   * default: a mistyped path must not quietly become a new, empty warehouse.
-   */
-  createIfMissing?: boolean;
-}
-
-export interface PostgresWarehouseConfig {
-  type: 'postgres';
-  connectionString?: Secret;
-  host?: string;
-  port?: number;
-  user?: string;
-  password?: Secret;
-  database?: string;
-  ssl?: boolean | 'require' | 'no-verify';
-}
-
-export interface SnowflakeWarehouseConfig {
-  type: 'snowflake';
-  account: string;
-  username: string;
-  password?: Secret;
-  privateKeyPath?: string;
-  privateKey?: Secret;
-  privateKeyPassphrase?: Secret;
-  warehouse?: string;
-  database: string;
-  schema?: string;
-  role?: string;
-  /** Seconds after which a run lock whose holder stopped heartbeating is taken over. */
-  lockTimeoutSeconds?: number;
-}
-
-export type WarehouseConfig = DuckDBWarehouseConfig | PostgresWarehouseConfig | SnowflakeWarehouseConfig;
+// Each warehouse's config type lives in its folder under engine/warehouse/; the public names stay here.
+export type { DuckDBWarehouseConfig } from '../warehouse/duckdb/duckdb-config.js';
+export type { PostgresWarehouseConfig } from '../warehouse/postgres/postgres-config.js';
+export type { SnowflakeWarehouseConfig } from '../warehouse/snowflake/snowflake-config.js';
+export { WAREHOUSE_TYPES, type WarehouseType, type WarehouseConfig } from '../warehouse/warehouse-registry.js';
+import type { WarehouseConfig } from '../warehouse/warehouse-registry.js';
 
 /** Options every destination accepts, beside its own. */
 export interface CommonDestinationOptions {

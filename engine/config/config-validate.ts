@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { SYNC_MODES, WAREHOUSE_TYPES, type SyncMode, type WarehouseConfig } from './config-types.js';
+import { warehouseKind } from '../warehouse/warehouse-registry.js';
 import { DEFAULTS, type MappedField, type NormalizedConfig, type NormalizedDestination, type NormalizedSync } from './normalized-config.js';
 import { parseCron } from './cron-schedule.js';
 import { syncAlerts, validateAlerts, type ProjectAlerts } from './alerts-validate.js';
@@ -121,46 +122,12 @@ function validateWarehouse(w: unknown, p: Problems): WarehouseConfig | undefined
     p.add('warehouse', "must be an object such as { type: 'duckdb', path: 'warehouse.duckdb' }");
     return undefined;
   }
-  if (!WAREHOUSE_TYPES.includes(w.type as never)) {
+  const kind = warehouseKind(w.type);
+  if (!kind) {
     p.add('warehouse.type', `unknown warehouse type ${JSON.stringify(w.type)} (expected ${WAREHOUSE_TYPES.join(' | ')})`);
     return undefined;
   }
-  if (w.type === 'duckdb') {
-    for (const k of Object.keys(w)) if (!['type', 'path', 'settings', 'createIfMissing'].includes(k)) p.add(`warehouse.${k}`, 'unknown option for duckdb (path, settings, createIfMissing)');
-    if (w.path !== undefined && typeof w.path !== 'string') p.add('warehouse.path', 'must be a file path string');
-    if (w.createIfMissing !== undefined && typeof w.createIfMissing !== 'boolean') p.add('warehouse.createIfMissing', 'must be true or false');
-    const settings = ownMap<string | number | boolean>();
-    if (w.settings !== undefined) {
-      if (!isRecord(w.settings)) p.add('warehouse.settings', "must be an object of DuckDB settings, e.g. { memory_limit: '4GB', threads: 4 }");
-      else
-        for (const [k, v] of Object.entries(w.settings)) {
-          // The name is written into SQL unquoted (SET GLOBAL name = ...), so only setting-name characters.
-          if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) p.add(`warehouse.settings.${k}`, 'is not a DuckDB setting name (letters, digits, underscores)');
-          else if (k.toLowerCase() === 'timezone') p.add(`warehouse.settings.${k}`, 'audsync sends timestamps in UTC; convert them in the model instead');
-          else if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) settings[k] = v;
-          else p.add(`warehouse.settings.${k}`, 'must be a string, number or boolean');
-        }
-    }
-    return {
-      type: 'duckdb',
-      path: (w.path as string | undefined) ?? DEFAULTS.duckdbPath,
-      ...(Object.keys(settings).length > 0 ? { settings } : {}),
-      ...(w.createIfMissing === true ? { createIfMissing: true } : {}),
-    };
-  }
-  if (w.type === 'postgres') {
-    if (w.connectionString === undefined && w.host === undefined) {
-      p.add('warehouse', "postgres needs connectionString (e.g. env('AUDSYNC_PG_URL')) or host/user/database");
-    }
-    return w as unknown as WarehouseConfig;
-  }
-  for (const k of ['account', 'username', 'database']) {
-    if (typeof w[k] !== 'string' || w[k] === '') p.add(`warehouse.${k}`, 'is required for snowflake');
-  }
-  if (w.password === undefined && w.privateKey === undefined && w.privateKeyPath === undefined) {
-    p.add('warehouse', 'snowflake needs password, privateKey or privateKeyPath');
-  }
-  return w as unknown as WarehouseConfig;
+  return kind.validate(w, (at, message) => p.add(at, message));
 }
 
 function positiveInt(v: unknown, at: string, p: Problems, max?: number, maxWhy = "the destination's documented maximum"): number | undefined {

@@ -97,7 +97,6 @@ export interface NormalizedSync {
 
 export const DEFAULTS = {
   stateSchema: 'audsync',
-  duckdbPath: 'warehouse.duckdb',
   mode: 'mirror' as SyncMode,
   /** An emptied upstream table would remove 100%: this stops it with room for ordinary churn. */
   maxRemovePercent: 50,

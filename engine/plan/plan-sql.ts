@@ -1,4 +1,4 @@
-import type { Dialect } from '../dialects/dialect.js';
+import type { Dialect } from '../warehouse/dialect.js';
 import type { SyncMode } from '../vocabulary/sync-modes.js';
 import { membershipSelectSql, type Membership } from '../compile/sync-compiler.js';
 import type { SyncTables } from './plan-tables.js';

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { Dialect, WorkingScope } from '../dialects/dialect.js';
+import type { Dialect, WorkingScope } from '../warehouse/dialect.js';
 
 /** PostgreSQL silently truncates identifiers past 63 bytes (NAMEDATALEN - 1); we never rely on truncation. */
 const MAX_TABLE_NAME = 63;

@@ -1,4 +1,4 @@
-import type { Dialect } from '../dialects/dialect.js';
+import type { Dialect } from '../warehouse/dialect.js';
 
 /** `alert_log`: every alert audsync tried to send, per channel, delivered or not. A governance table. */
 export function createAlertLogSql(d: Dialect, schema: string): string {

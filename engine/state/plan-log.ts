@@ -1,4 +1,4 @@
-import type { Dialect } from '../dialects/dialect.js';
+import type { Dialect } from '../warehouse/dialect.js';
 import type { SyncTables } from '../plan/plan-tables.js';
 import { mergeRanges, rangeRows, subtractRanges, type RowRange } from '../plan/row-ranges.js';
 import { toNumber, type WarehouseConnection } from '../warehouse/connection.js';

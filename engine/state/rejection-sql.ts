@@ -1,4 +1,4 @@
-import type { Dialect } from '../dialects/dialect.js';
+import type { Dialect } from '../warehouse/dialect.js';
 import { REJECTIONS_TABLE, type SyncTables } from '../plan/plan-tables.js';
 import { inRangesSql, type RowRange } from '../plan/row-ranges.js';
 

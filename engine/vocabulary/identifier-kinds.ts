@@ -1,7 +1,7 @@
 /**
  * Identifier kinds and their normalization rules (see
  * destinations/meta-custom-audiences/README.md and destinations/google-customer-match/README.md).
- * The rule runs in the warehouse SQL (engine/dialects/identifier-sql.ts) before
+ * The rule runs in the warehouse SQL (engine/warehouse/identifier-sql.ts) before
  * SHA-256, so raw identifiers never leave it. Rules differ per vendor where the
  * vendors differ (phone with or without "+", gmail dots), hence separate kinds.
  */

@@ -1,4 +1,4 @@
-import type { Dialect } from '../dialects/dialect.js';
+import type { Dialect } from './dialect.js';
 
 /** A scalar as a warehouse returns it: big integers, decimals and timestamps arrive as strings. */
 export type SqlValue = string | number | boolean | null;

@@ -1,6 +1,6 @@
 import type { WarehouseConnection } from '../../engine/warehouse/connection.js';
-import { DuckDBConnection } from '../../engine/warehouse/duckdb-connection.js';
-import { PostgresConnection } from '../../engine/warehouse/postgres-connection.js';
+import { DuckDBConnection } from '../../engine/warehouse/duckdb/duckdb-connection.js';
+import { PostgresConnection } from '../../engine/warehouse/postgres/postgres-connection.js';
 import { postgresTestUrl } from './postgres-server.js';
 
 /** A product connection to each available warehouse, for tests that run SQL directly. */

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { freshDatabase, postgresTestUrl } from './postgres-server.js';
+import { WAREHOUSE_TYPES, type WarehouseType } from '../../engine/warehouse/warehouse-registry.js';
 
 /**
  * A warehouse the behavioural suite runs on. Every test project gets its own
@@ -112,10 +113,33 @@ export function postgresWarehouse(serverUrl: string): TestWarehouse {
   };
 }
 
-/** Every warehouse available on this machine; DuckDB always, PostgreSQL when a server is reachable. */
+/**
+ * How the behavioural suites reach each warehouse of the registry: a harness, or
+ * why this machine has none. Keyed by the registry's types, so a warehouse added
+ * there does not compile here until it says how it is tested.
+ */
+const HARNESSES: Readonly<Record<WarehouseType, () => Promise<TestWarehouse | string>>> = {
+  duckdb: async () => duckdbWarehouse,
+  postgres: async () => {
+    const url = await postgresTestUrl();
+    return url ? postgresWarehouse(url) : 'no PostgreSQL server (set AUDSYNC_TEST_POSTGRES_URL or run a Docker engine)';
+  },
+  // Without an account: golden SQL, snowflake-connection.test.ts (the real driver against a protocol fake) and snowflake-live.test.ts.
+  snowflake: async () => 'no Snowflake account for the behavioural suites (snowflake-live.test.ts runs with one)',
+};
+
+/**
+ * Every registered warehouse this machine can run the suites on, in registry
+ * order: DuckDB always. (PostgreSQL's absence is announced once by
+ * postgres-server.ts; Snowflake's is permanent here and documented above.)
+ */
 export async function availableWarehouses(): Promise<TestWarehouse[]> {
-  const url = await postgresTestUrl();
-  return url ? [duckdbWarehouse, postgresWarehouse(url)] : [duckdbWarehouse];
+  const out: TestWarehouse[] = [];
+  for (const type of WAREHOUSE_TYPES) {
+    const h = await HARNESSES[type]();
+    if (typeof h !== 'string') out.push(h);
+  }
+  return out;
 }
 
 /**

@@ -5,11 +5,11 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import copyStreams from 'pg-copy-streams';
-import type { PostgresWarehouseConfig } from '../config/config-types.js';
-import { isEnvRef, resolveSecret, type Secret } from '../vocabulary/env-ref.js';
-import { ConfigError, LockError, WarehouseError, WarehouseResourceError } from '../errors.js';
-import { PostgresDialect } from '../dialects/postgres/postgres-dialect.js';
-import type { Row, WarehouseConnection } from './connection.js';
+import type { PostgresWarehouseConfig } from './postgres-config.js';
+import { isEnvRef, resolveSecret, type Secret } from '../../vocabulary/env-ref.js';
+import { ConfigError, LockError, WarehouseError, WarehouseResourceError } from '../../errors.js';
+import { PostgresDialect } from './postgres-dialect.js';
+import type { Row, WarehouseConnection } from '../connection.js';
 
 /** Rows fetched per round trip by stream(): bounded memory, few round trips. */
 const STREAM_CHUNK_ROWS = 5000;

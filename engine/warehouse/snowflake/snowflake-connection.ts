@@ -1,7 +1,7 @@
-import type { SnowflakeWarehouseConfig } from '../config/config-types.js';
-import { SnowflakeDialect } from '../dialects/snowflake/snowflake-dialect.js';
-import { ConfigError, WarehouseError } from '../errors.js';
-import type { Row, SqlValue, WarehouseConnection } from './connection.js';
+import type { SnowflakeWarehouseConfig } from './snowflake-config.js';
+import { SnowflakeDialect } from './snowflake-dialect.js';
+import { ConfigError, WarehouseError } from '../../errors.js';
+import type { Row, SqlValue, WarehouseConnection } from '../connection.js';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, SnowflakeRunLocks } from './snowflake-lock.js';
 import { bindSlices } from './snowflake-binds.js';
 import { snowflakeLogin, type SnowflakeLogin } from './snowflake-options.js';

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Dialect } from '../dialects/dialect.js';
-import { LockError } from '../errors.js';
+import type { Dialect } from '../dialect.js';
+import { LockError } from '../../errors.js';
 import type { SnowflakeSession } from './snowflake-session.js';
 import { acquireLockSql, ensureLockTableSql, heartbeatLockSql, lockHolderSql, lockTable, releaseLockSql, type LockTable } from './snowflake-lock-sql.js';
 

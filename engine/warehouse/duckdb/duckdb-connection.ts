@@ -2,9 +2,9 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import type { DuckDBInstance as DuckDBInstanceType, DuckDBConnection as NativeConnection } from '@duckdb/node-api';
-import { ConfigError, LockError, WarehouseError, WarehouseResourceError } from '../errors.js';
-import { DUCKDB_WORK_DATABASE, DuckDBDialect } from '../dialects/duckdb/duckdb-dialect.js';
-import type { Row, WarehouseConnection } from './connection.js';
+import { ConfigError, LockError, WarehouseError, WarehouseResourceError } from '../../errors.js';
+import { DUCKDB_WORK_DATABASE, DuckDBDialect } from './duckdb-dialect.js';
+import type { Row, WarehouseConnection } from '../connection.js';
 
 // require(), not import: importing this CommonJS package from ESM makes Node scan
 // each of its ~100 re-exported files for export names, about 60 ms of start-up.

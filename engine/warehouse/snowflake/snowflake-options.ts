@@ -2,9 +2,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ConnectionOptions } from 'snowflake-sdk';
-import type { SnowflakeWarehouseConfig } from '../config/config-types.js';
-import { resolveSecret } from '../vocabulary/env-ref.js';
-import { ConfigError } from '../errors.js';
+import type { SnowflakeWarehouseConfig } from './snowflake-config.js';
+import { resolveSecret } from '../../vocabulary/env-ref.js';
+import { ConfigError } from '../../errors.js';
 import { MAX_INLINE_BIND_VALUES } from './snowflake-binds.js';
 import type { SessionIdentity } from './snowflake-session.js';
 

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import type { Bind, Column, Connection, ConnectionOptions, DataType, RowStatement, SnowflakeError } from 'snowflake-sdk';
-import { AudsyncError, ConfigError, WarehouseError } from '../errors.js';
-import type { SqlValue } from './connection.js';
+import { AudsyncError, ConfigError, WarehouseError } from '../../errors.js';
+import type { SqlValue } from '../connection.js';
 
 // The driver bundles the AWS SDK (for stage uploads), which prints a warning about
 // its own future Node support on load under Node 20: noise on audsync's stderr

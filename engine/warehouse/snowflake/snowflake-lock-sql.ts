@@ -1,4 +1,4 @@
-import type { Dialect } from '../dialects/dialect.js';
+import type { Dialect } from '../dialect.js';
 
 /**
  * SQL of the Snowflake run lock: one row per sync in `<stateSchema>.RUN_LOCKS`.
