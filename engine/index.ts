@@ -12,17 +12,7 @@ export type {
   CommonDestinationOptions,
   GuardrailConfig,
 } from './config/config-types.js';
-export {
-  defineDestination,
-  type DestinationDefinition,
-  type DestinationClient,
-  type DestinationContext,
-  type Batch,
-  type Operation,
-  type RowResult,
-  type OptionSpec,
-  type IdentifierSpec,
-  type JsonValue,
-  type Op,
-} from './destination/destination-api.js';
+// Everything a destination is written with; the kit itself (HTTP helpers, throttle) is 'audsync/destination'.
+export { defineDestination } from './destination/destination-api.js';
+export type * from './destination/destination-api.js';
 export { AudsyncError, ConfigError, CompileError, WarehouseError, DestinationError, LockError, DataError } from './errors.js';

@@ -12,6 +12,8 @@ import { ConfigError } from '../engine/errors.js';
 import { Redactor } from '../engine/vocabulary/redactor.js';
 import { RateLimiter, type LimiterClock } from '../engine/destination/rate-limiter.js';
 import { inRangesSql, mergeRanges, rangesOf, subtractRanges } from '../engine/plan/row-ranges.js';
+import { Transactions } from '../engine/warehouse/transactions.js';
+import { DuckDBDialect } from '../engine/warehouse/duckdb/duckdb-dialect.js';
 
 describe('durations and warehouse timestamps', () => {
   it('reads durations people write and refuses the rest', () => {
@@ -199,5 +201,43 @@ describe('plan row ranges', () => {
     expect(rangesOf([5, 3, 4, 9])).toEqual([[3, 5], [9, 9]]);
     expect(inRangesSql('p.row_no', [[3, 5], [9, 9]])).toBe('(p.row_no BETWEEN 3 AND 5 OR p.row_no = 9)');
     expect(inRangesSql('p.row_no', [])).toBe('1 = 0');
+  });
+});
+
+describe('transactions (shared by every connection)', () => {
+  /** A connection's statements, recorded; `fail` names statements that throw. */
+  const recorder = (fail: Set<string> = new Set()) => {
+    const sent: string[] = [];
+    const exec = async (sql: string): Promise<void> => {
+      sent.push(sql);
+      if (fail.has(sql)) throw new Error(`${sql} failed`);
+    };
+    return { sent, tx: new Transactions(new DuckDBDialect(), exec) };
+  };
+
+  it('commits what fn did, and returns its value', async () => {
+    const { sent, tx } = recorder();
+    expect(await tx.run(async () => 42)).toBe(42);
+    expect(sent).toEqual(['BEGIN TRANSACTION', 'COMMIT']);
+    expect(tx.inTransaction).toBe(false);
+  });
+
+  it('rolls back when fn throws or the COMMIT fails, and rethrows the first error even when the ROLLBACK fails too', async () => {
+    const a = recorder();
+    await expect(a.tx.run(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect(a.sent).toEqual(['BEGIN TRANSACTION', 'ROLLBACK']);
+    const b = recorder(new Set(['COMMIT', 'ROLLBACK']));
+    await expect(b.tx.run(async () => 1)).rejects.toThrow('COMMIT failed');
+    expect(b.sent).toEqual(['BEGIN TRANSACTION', 'COMMIT', 'ROLLBACK']);
+    expect(b.tx.inTransaction).toBe(false);
+  });
+
+  it('refuses a nested transaction; a BEGIN that fails leaves the connection free for the next one', async () => {
+    const { tx } = recorder();
+    await expect(tx.run(() => tx.run(async () => 1))).rejects.toThrow('nested transaction');
+    const c = recorder(new Set(['BEGIN TRANSACTION']));
+    await expect(c.tx.run(async () => 1)).rejects.toThrow('BEGIN TRANSACTION failed');
+    expect(c.tx.inTransaction).toBe(false);
+    expect(c.sent).toEqual(['BEGIN TRANSACTION']);
   });
 });

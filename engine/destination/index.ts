@@ -6,24 +6,8 @@
  * `parseRetryAfter`, throttles its own requests with `RateLimiter` when it
  * manages them itself, and resolves its secrets with `resolveSecret`.
  */
-export {
-  defineDestination,
-  type DestinationDefinition,
-  type DestinationClient,
-  type DestinationContext,
-  type Batch,
-  type Operation,
-  type RowResult,
-  type OptionSpec,
-  type IdentifierSpec,
-  type JsonValue,
-  type Op,
-  type ValidationInput,
-  type ValidationProblem,
-  type PendingJob,
-  type JobUpdate,
-  type DestinationCatalog,
-} from './destination-api.js';
+export { defineDestination } from './destination-api.js';
+export type * from './destination-api.js';
 export { sendHttp, httpRequest, joinUrl, isTransientStatus, DEFAULT_MAX_RESPONSE_BYTES, type HttpRequest, type HttpResponse } from './http-client.js';
 export { parseRetryAfter, MAX_RETRY_AFTER_MS, MAX_BACKOFF_MS } from './retry-policy.js';
 export { RateLimiter } from './rate-limiter.js';

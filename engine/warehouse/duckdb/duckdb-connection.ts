@@ -5,6 +5,7 @@ import type { DuckDBInstance as DuckDBInstanceType, DuckDBConnection as NativeCo
 import { ConfigError, LockError, WarehouseError, WarehouseResourceError } from '../../errors.js';
 import { DUCKDB_WORK_DATABASE, DuckDBDialect } from './duckdb-dialect.js';
 import type { Row, WarehouseConnection } from '../connection.js';
+import { Transactions } from '../transactions.js';
 
 // require(), not import: importing this CommonJS package from ESM makes Node scan
 // each of its ~100 re-exported files for export names, about 60 ms of start-up.
@@ -27,7 +28,7 @@ const DIRECT_TYPES: ReadonlySet<number> = new Set([
  */
 export class DuckDBConnection implements WarehouseConnection {
   readonly dialect = new DuckDBDialect();
-  private inTransaction = false;
+  private readonly transactions = new Transactions(this.dialect, (sql) => this.run(sql));
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -166,20 +167,8 @@ export class DuckDBConnection implements WarehouseConnection {
     }
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.inTransaction) throw new WarehouseError('nested transaction (a bug in audsync)');
-    this.inTransaction = true;
-    await this.run('BEGIN TRANSACTION');
-    try {
-      const out = await fn();
-      await this.run('COMMIT');
-      return out;
-    } catch (e) {
-      await this.run('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      this.inTransaction = false;
-    }
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.transactions.run(fn);
   }
 
   async acquireRunLock(): Promise<() => Promise<void>> {

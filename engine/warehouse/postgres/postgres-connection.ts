@@ -10,6 +10,7 @@ import { isEnvRef, resolveSecret, type Secret } from '../../vocabulary/env-ref.j
 import { ConfigError, LockError, WarehouseError, WarehouseResourceError } from '../../errors.js';
 import { PostgresDialect } from './postgres-dialect.js';
 import type { Row, WarehouseConnection } from '../connection.js';
+import { Transactions } from '../transactions.js';
 
 /** Rows fetched per round trip by stream(): bounded memory, few round trips. */
 const STREAM_CHUNK_ROWS = 5000;
@@ -60,7 +61,8 @@ interface ClientSettings {
  */
 export class PostgresConnection implements WarehouseConnection {
   readonly dialect = new PostgresDialect();
-  private inTransaction = false;
+  // The ROLLBACK goes straight to the client: a failure there must not be wrapped into a second error.
+  private readonly transactions = new Transactions(this.dialect, (sql) => this.run(sql), (sql) => this.main.query(sql));
   private closed = false;
   private readonly streamClients = new Set<pg.Client>();
 
@@ -122,22 +124,8 @@ export class PostgresConnection implements WarehouseConnection {
     }
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.inTransaction) throw new WarehouseError('nested transaction (a bug in audsync)');
-    this.inTransaction = true;
-    try {
-      await this.run(this.dialect.beginTransaction());
-      try {
-        const out = await fn();
-        await this.run(this.dialect.commit());
-        return out;
-      } catch (e) {
-        await this.main.query(this.dialect.rollback()).catch(() => undefined);
-        throw e;
-      }
-    } finally {
-      this.inTransaction = false;
-    }
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.transactions.run(fn);
   }
 
   async acquireRunLock(syncName: string): Promise<() => Promise<void>> {

@@ -1,7 +1,8 @@
 import type { SnowflakeWarehouseConfig } from './snowflake-config.js';
 import { SnowflakeDialect } from './snowflake-dialect.js';
-import { ConfigError, WarehouseError } from '../../errors.js';
+import { ConfigError } from '../../errors.js';
 import type { Row, SqlValue, WarehouseConnection } from '../connection.js';
+import { Transactions } from '../transactions.js';
 import { DEFAULT_LOCK_TIMEOUT_SECONDS, SnowflakeRunLocks } from './snowflake-lock.js';
 import { bindSlices } from './snowflake-binds.js';
 import { snowflakeLogin, type SnowflakeLogin } from './snowflake-options.js';
@@ -35,7 +36,7 @@ export interface SnowflakeConnectionOptions {
  */
 export class SnowflakeConnection implements WarehouseConnection {
   readonly dialect = new SnowflakeDialect();
-  private inTransaction = false;
+  private readonly transactions = new Transactions(this.dialect, (sql) => this.session.run(sql));
   private lockSession: Promise<SnowflakeSession> | undefined;
   private readonly locks: SnowflakeRunLocks;
 
@@ -113,20 +114,8 @@ export class SnowflakeConnection implements WarehouseConnection {
     for (const slice of bindSlices(rows)) await this.session.run(sql, slice.map((r) => [...r]));
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.inTransaction) throw new WarehouseError('nested transaction (a bug in audsync)');
-    this.inTransaction = true;
-    await this.session.run(this.dialect.beginTransaction());
-    try {
-      const out = await fn();
-      await this.session.run(this.dialect.commit());
-      return out;
-    } catch (e) {
-      await this.session.run(this.dialect.rollback()).catch(() => undefined);
-      throw e;
-    } finally {
-      this.inTransaction = false;
-    }
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.transactions.run(fn);
   }
 
   acquireRunLock(syncName: string): Promise<() => Promise<void>> {
