@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { SYNC_MODES, WAREHOUSE_TYPES, type SyncMode, type WarehouseConfig } from './config-types.js';
+import { MODES } from '../vocabulary/sync-modes.js';
 import { warehouseKind } from '../warehouse/warehouse-registry.js';
 import { DEFAULTS, type MappedField, type NormalizedConfig, type NormalizedDestination, type NormalizedSync } from './normalized-config.js';
 import { parseCron } from './cron-schedule.js';
@@ -369,8 +370,8 @@ function validateSync(
     alerts: syncAlerts(s.alerts, `${at}.alerts`, alerts, (path, m) => p.add(path, m)),
     prehashed,
     guardrails: {
-      // In remove mode an emptied model removes nothing: the default that catches one in the other modes does not apply.
-      maxRemovePercent: percent(gr.maxRemovePercent, `${at}.guardrails.maxRemovePercent`, p) ?? (mode === 'remove' ? 100 : DEFAULTS.maxRemovePercent),
+      // MODES[mode] is undefined only for a mode already reported invalid above.
+      maxRemovePercent: percent(gr.maxRemovePercent, `${at}.guardrails.maxRemovePercent`, p) ?? MODES[mode]?.defaultMaxRemovePercent ?? DEFAULTS.maxRemovePercent,
       maxRemove: gr.maxRemove === undefined ? undefined : nonNegativeInt(gr.maxRemove, `${at}.guardrails.maxRemove`, p),
       maxAddPercent: percent(gr.maxAddPercent, `${at}.guardrails.maxAddPercent`, p),
       minMembers,

@@ -19,7 +19,8 @@ export interface IdentifierSpec {
   hash?: boolean;
 }
 
-export type Op = 'add' | 'change' | 'remove';
+export type { Op } from '../vocabulary/sync-modes.js';
+import type { Op } from '../vocabulary/sync-modes.js';
 
 /** One delta row. `fields` for a remove are the values last sent. */
 export interface Operation {

@@ -1,5 +1,5 @@
 import type { Dialect } from '../warehouse/dialect.js';
-import type { SyncMode } from '../vocabulary/sync-modes.js';
+import { MODES, type SyncMode } from '../vocabulary/sync-modes.js';
 import { membershipSelectSql, type Membership } from '../compile/sync-compiler.js';
 import type { SyncTables } from './plan-tables.js';
 
@@ -76,13 +76,6 @@ export function snapshotCountSql(t: SyncTables): string {
 }
 
 /** Which ops each mode sends; `remove` mode is planned separately. */
-const MODE_OPS: Record<Exclude<SyncMode, 'remove'>, readonly string[]> = {
-  mirror: ['add', 'change', 'remove'],
-  upsert: ['add', 'change'],
-  add: ['add'],
-  update: ['change'],
-};
-
 export interface PlanSqlOptions {
   readonly mode: SyncMode;
   readonly fullRefresh: boolean;
@@ -125,8 +118,9 @@ export function createPlanSql(d: Dialect, t: SyncTables, o: PlanSqlOptions): str
     ...(working ? d.createTableAs(t.plan, select, { internal: true, scope: 'connection' }) : d.createTableAs(t.plan, select)),
     ...(index && !working ? [index] : []),
   ];
-  if (mode === 'remove') {
-    // Remove mode: the model lists who must be removed; each is sent once (the snapshot remembers).
+  const rules = MODES[mode];
+  if (rules.modelListsRemovals) {
+    // The model lists who must be removed; each is sent once (the snapshot remembers).
     // An attempt whose outcome was lost left the key out of the snapshot, so it is planned again as it is.
     const select = [
       `SELECT row_number() OVER () AS row_no, 'remove' AS op, m.record_key, m.fields_json, m.row_hash, s.destination_record_id,`,
@@ -138,14 +132,14 @@ export function createPlanSql(d: Dialect, t: SyncTables, o: PlanSqlOptions): str
     ].join('\n');
     return create(select);
   }
-  const ops = MODE_OPS[mode].map((o) => d.quoteLiteral(o)).join(', ');
+  const ops = rules.ops.map((o) => d.quoteLiteral(o)).join(', ');
   // What an uncertain add or change may have left at the destination (an uncertain remove or an owed key left nothing new).
   const mayHold = `CASE WHEN u.op IN ('add', 'change') THEN u.fields_json END`;
-  // update mode sends members as changes only: the destination updates records it has and skips the rest.
+  // A mode that sends members as changes only lets the destination update records it has and skip the rest.
   // Otherwise a member is an add unless the destination holds it: in the snapshot, and no remove of it may
   // have gone through. An uncertain add is sent as an add again (a full refresh's adds are of snapshot keys).
   const memberOp =
-    mode === 'update'
+    rules.membersAs === 'change'
       ? `'change'`
       : fullRefresh
         ? `'add'`

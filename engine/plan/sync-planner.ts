@@ -1,4 +1,5 @@
 import { CompileError, ConfigError, DataError, WarehouseError, WarehouseResourceError } from '../errors.js';
+import { MODES } from '../vocabulary/sync-modes.js';
 import type { NormalizedConfig, NormalizedSync } from '../config/normalized-config.js';
 import type { TemplateCompiler } from '../compile/template-compiler.js';
 import { compileMembership, type Membership } from '../compile/sync-compiler.js';
@@ -142,7 +143,7 @@ export async function planSync(conn: WarehouseConnection, prepared: PreparedSync
   const snapshot = toNumber(snap?.n);
   // Members keep only key and hash when the plan will be a delta of them; when it sends every member
   // (a first run, a full refresh, remove mode's list) their fields are kept, read once.
-  const light = sync.mode !== 'remove' && !opts.fullRefresh && snapshot > 0;
+  const light = !MODES[sync.mode].modelListsRemovals && !opts.fullRefresh && snapshot > 0;
   try {
     for (const sql of materializeMembersSql(d, t, prepared.membership, !light)) await conn.execute(sql);
   } catch (e) {
@@ -203,8 +204,8 @@ function guardrailViolation(sync: NormalizedSync, p: { members: number; snapshot
   if (g.maxRemove !== undefined && p.remove > g.maxRemove) {
     return `would remove ${p.remove} members, above maxRemove ${g.maxRemove}`;
   }
-  if (sync.mode === 'remove') {
-    // The destination's size is not known to a remove-mode sync: the share is of all it has removed, this run's included.
+  if (MODES[sync.mode].removeShareOf === 'removed') {
+    // The destination's size is not known to a sync that only removes: the share is of all it has removed, this run's included.
     const share = p.remove === 0 ? 0 : (p.remove / (p.snapshot + p.remove)) * 100;
     if (share > g.maxRemovePercent) {
       return `would remove ${p.remove} members, ${share.toFixed(1)}% of the ${p.snapshot + p.remove} this sync will have removed, above maxRemovePercent ${g.maxRemovePercent}%`;

@@ -1,4 +1,5 @@
 import { AudsyncError } from '../errors.js';
+import { MODES } from '../vocabulary/sync-modes.js';
 import type { NormalizedConfig } from '../config/normalized-config.js';
 import type { JsonValue } from '../destination/destination-api.js';
 import type { WarehouseConnection } from '../warehouse/connection.js';
@@ -249,7 +250,7 @@ async function commitOutcomes(
       sync: p.sync.name,
       batches: batches.map((b) => ({ ranges: b.batch.ranges, attemptedAt: b.attemptedAt })),
       mayReplace,
-      keepRemoved: p.sync.mode === 'remove',
+      keepRemoved: MODES[p.sync.mode].snapshotKeepsRemoved,
       settlesPending: reconciling,
       hasFailed,
       hasRejected,
